@@ -36,8 +36,36 @@ def _h36m(root, keypoints="det", **kwargs):
     return load_h36m(root, keypoints=keypoints, **kwargs)
 
 
+def _humaneva(root, keypoints="det", **kwargs):
+    from .humaneva import load_humaneva
+    return load_humaneva(root, keypoints=keypoints, **kwargs)
+
+
+def _gt_only(name, keypoints):
+    """3DHP and 3DPW ship only ground-truth 2D in posekit's layout: 'det' falls back to 'gt' with a warning."""
+    if keypoints == "det":
+        import warnings
+        warnings.warn(f"{name} has no detector 2D keypoints in posekit's layout; using the ground-truth 2D ('gt')",
+                      stacklevel=3)
+        return "gt"
+    return keypoints
+
+
+def _3dhp(root, keypoints="det", **kwargs):
+    from .mpi3dhp import load_3dhp
+    return load_3dhp(root, keypoints=_gt_only("MPI-INF-3DHP", keypoints), **kwargs)
+
+
+def _3dpw(root, keypoints="det", **kwargs):
+    from .pw3d import load_3dpw
+    return load_3dpw(root, keypoints=_gt_only("3DPW", keypoints), **kwargs)
+
+
 LOADERS = {
     "h36m": _h36m,
+    "humaneva": _humaneva,
+    "3dhp": _3dhp,
+    "3dpw": _3dpw,
 }
 
 __all__ = ["load_dataset", "PoseDataset", "Sequence", "DatasetFileError", "LOADERS", "SYNTHETIC"]

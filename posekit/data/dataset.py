@@ -151,8 +151,11 @@ class PoseDataset:
         return replace(self, sequences=[_slice_sequence(s, slice(0, max_frames)) for s in self.sequences])
 
     def subsample_sequences(self, every: int) -> "PoseDataset":
-        """Keep every `every`-th sequence (a cheap, deterministic subset spread over subjects and actions)."""
-        return replace(self, sequences=self.sequences[::every])
+        """Keep one sequence in `every`: a fixed pseudo-random subset, spread over subjects, actions and cameras."""
+        if every == 1:
+            return self
+        keep = np.sort(np.random.default_rng(0).permutation(len(self))[:max(1, len(self) // every)])
+        return replace(self, sequences=[self.sequences[i] for i in keep])
 
     def using(self, keypoints: str) -> "PoseDataset":
         """The same dataset with the 2D input switched to 'gt' (exact projections) or back to the loaded source."""
@@ -181,12 +184,14 @@ def _natural_key(s: str):
 
 def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras: dict[str, list[Camera]],
                          root: int = 0, positions_2d_gt: dict | None = None,
-                         file_2d: str | Path = "", section: str = "") -> list[Sequence]:
+                         file_2d: str | Path = "", section: str = "", project_gt: bool = True) -> list[Sequence]:
     """Build camera-frame sequences from VideoPose3D-style dicts.
 
     positions_3d: {subject: {action: (T, J, 3) world metres}};
     positions_2d: {subject: {action: [(T', J, 2) pixels per camera]}} with T' >= T (truncated to T), or None to
     use exact projections; cameras: {subject: [Camera]} in the order of the 2D lists.
+    project_gt: when `positions_2d_gt` is None, fill `keypoints_2d_gt` with the cameras' projections (True, the
+    default) or leave it None (False: for cameras whose intrinsics are unknown, e.g. HumanEva-I).
     """
     out = []
     for subject in sorted(positions_3d, key=_natural_key):
@@ -201,7 +206,7 @@ def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras:
                 if positions_2d is not None:
                     kp = _lookup_2d(positions_2d, subject, action, ci, len(world), file_2d, section)
                     kp = cam.normalize(kp[:, :, :2]).astype(np.float32)
-                gt = gt2d
+                gt = gt2d if project_gt else None
                 if positions_2d_gt is not None:
                     gt = _lookup_2d(positions_2d_gt, subject, action, ci, len(world), file_2d, section)
                     gt = cam.normalize(gt[:, :, :2]).astype(np.float32)

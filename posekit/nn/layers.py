@@ -1,0 +1,134 @@
+"""Shared building blocks: drop path, MLP, multi-head self-attention, the pre-norm transformer block, graph
+convolution and adjacency normalisation. Shapes are (batch, tokens, channels) unless stated."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import nn
+
+_EXPLICIT_ATTENTION = False
+
+
+@contextmanager
+def explicit_attention():
+    """Compute attention as plain matmul + softmax (not the fused kernel) inside this block, so that
+    `torch.utils.flop_counter` sees the attention products (the fused CPU kernel is not counted)."""
+    global _EXPLICIT_ATTENTION
+    previous, _EXPLICIT_ATTENTION = _EXPLICIT_ATTENTION, True
+    try:
+        yield
+    finally:
+        _EXPLICIT_ATTENTION = previous
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drop the whole residual branch of a sample with probability p during training."""
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+        return x * mask / keep
+
+    def extra_repr(self) -> str:
+        return f"p={self.p:.3f}"
+
+
+class Mlp(nn.Module):
+    """Linear -> GELU -> dropout -> Linear -> dropout."""
+
+    def __init__(self, dim: int, hidden: int, out: int | None = None, drop: float = 0.0):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, out or dim)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x):
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class Attention(nn.Module):
+    """Multi-head scaled dot-product self-attention with a fused qkv projection (ViT / MixSTE).
+
+    Set `keep_attention = True` to store the last attention map (B, heads, N, N) in `attention_map`.
+    """
+
+    def __init__(self, dim: int, heads: int = 8, qkv_bias: bool = True, attn_drop: float = 0.0, proj_drop: float = 0.0):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not divisible by heads {heads}")
+        self.heads = heads
+        self.scale = (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.attn_drop = nn.Dropout(attn_drop)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+        self.keep_attention = False
+        self.attention_map: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        return self.proj_drop(self.proj(self.attend(q, k, v).transpose(1, 2).reshape(b, n, c)))
+
+    def attend(self, q, k, v):
+        """softmax(q k^T / sqrt(d)) v for (B, heads, N, d) tensors; keeps the map when asked."""
+        if self.keep_attention or self.attn_drop.p > 0 or _EXPLICIT_ATTENTION:
+            attn = (q @ k.transpose(-2, -1)) * self.scale
+            attn = attn.softmax(dim=-1)
+            if self.keep_attention:
+                self.attention_map = attn.detach()
+            return self.attn_drop(attn) @ v
+        return nn.functional.scaled_dot_product_attention(q, k, v)
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm block: x + DropPath(Attn(LN(x))), then x + DropPath(MLP(LN(x))); LayerNorm eps 1e-6."""
+
+    def __init__(self, dim: int, heads: int, mlp_hidden: int, qkv_bias: bool = True, drop: float = 0.0,
+                 attn_drop: float = 0.0, drop_path: float = 0.0):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = Attention(dim, heads, qkv_bias, attn_drop, drop)
+        self.drop_path = DropPath(drop_path)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = Mlp(dim, mlp_hidden, drop=drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+def normalize_adjacency(adj: np.ndarray, mode: str = "symmetric", self_loops: bool = True) -> np.ndarray:
+    """Normalise a 0/1 adjacency (N, N): 'symmetric' D^-1/2 A D^-1/2 (Kipf & Welling) or 'row' D^-1 A."""
+    a = np.asarray(adj, dtype=np.float64)
+    if self_loops:
+        a = a + np.eye(len(a))
+    deg = a.sum(1)
+    deg[deg == 0] = 1.0
+    if mode == "symmetric":
+        d = 1.0 / np.sqrt(deg)
+        return (a * d[:, None] * d[None, :]).astype(np.float32)
+    if mode == "row":
+        return (a / deg[:, None]).astype(np.float32)
+    raise ValueError(f"mode must be 'symmetric' or 'row', got {mode!r}")
+
+
+class GraphConv(nn.Module):
+    """Graph convolution X' = A X W + b over the node axis of (B, N, C_in) with a fixed normalised A (N, N)."""
+
+    def __init__(self, in_dim: int, out_dim: int, adjacency: np.ndarray, bias: bool = True):
+        super().__init__()
+        self.register_buffer("adjacency", torch.as_tensor(adjacency, dtype=torch.float32))
+        self.linear = nn.Linear(in_dim, out_dim, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.adjacency @ self.linear(x)

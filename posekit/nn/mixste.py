@@ -1,0 +1,76 @@
+"""MixSTE (Zhang et al., CVPR 2022): seq2seq lifter alternating spatial attention over the joints of a frame
+with temporal attention over the frames of one joint ("joint separation"). Facts in
+`shared/reference/mixste.md`: shared Spatial_norm / Temporal_norm, positional embeddings added once in
+layer 0, drop-path linspace(0, 0.1, depth), LayerNorm eps 1e-6 (the head's default 1e-5), PyTorch default init.
+At 243 frames, width 512, depth 8, 8 heads, MLP ratio 2: 33,783,811 parameters.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import TransformerBlock
+
+CONFIGS = {
+    "paper": dict(frames=243, dim=512, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1),
+    "gpu": dict(frames=81, dim=256, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1),
+    "cpu": dict(frames=27, dim=64, depth=4, heads=4, mlp_ratio=2.0, drop_path=0.0),
+    "smoke": dict(frames=27, dim=32, depth=2, heads=4, mlp_ratio=2.0, drop_path=0.0),
+}
+
+
+class MixSTE(nn.Module):
+    """Input (B, T, J, C_in) screen-normalised 2D; output (B, T, J, 3) root-relative 3D (metres)."""
+
+    output = "sequence"
+
+    def __init__(self, frames: int = 243, joints: int = 17, in_chans: int = 2, dim: int = 512, depth: int = 8,
+                 heads: int = 8, mlp_ratio: float = 2.0, qkv_bias: bool = True, drop_path: float = 0.1,
+                 out_dim: int = 3):
+        super().__init__()
+        self.receptive_field, self.joints, self.dim, self.depth = frames, joints, dim, depth
+        self.joint_embed = nn.Linear(in_chans, dim)
+        self.spatial_pos = nn.Parameter(torch.zeros(1, joints, dim))
+        self.temporal_pos = nn.Parameter(torch.zeros(1, frames, dim))
+        dpr = torch.linspace(0, drop_path, depth).tolist()
+        hidden = int(dim * mlp_ratio)
+        self.spatial_blocks = nn.ModuleList(TransformerBlock(dim, heads, hidden, qkv_bias, drop_path=p) for p in dpr)
+        self.temporal_blocks = nn.ModuleList(TransformerBlock(dim, heads, hidden, qkv_bias, drop_path=p) for p in dpr)
+        self.spatial_norm = nn.LayerNorm(dim, eps=1e-6)  # one instance shared by all layers, as in the official code
+        self.temporal_norm = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, out_dim))
+
+    def spatial(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        """Spatial block i over the J joints of every frame: (B, T, J, C) -> (B, T, J, C)."""
+        b, t, j, c = x.shape
+        return self.spatial_norm(self.spatial_blocks[i](x.reshape(b * t, j, c))).reshape(b, t, j, c)
+
+    def temporal(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        """Temporal block i over the T frames of each joint separately: (B, T, J, C) -> (B, T, J, C)."""
+        b, t, j, c = x.shape
+        y = x.permute(0, 2, 1, 3).reshape(b * j, t, c)
+        y = self.temporal_norm(self.temporal_blocks[i](y))
+        return y.reshape(b, j, t, c).permute(0, 2, 1, 3)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Joint embedding plus the spatial positional embedding: (B, T, J, C_in) -> (B, T, J, C)."""
+        return self.joint_embed(x) + self.spatial_pos
+
+    def add_temporal_pos(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[1]
+        if t > self.temporal_pos.shape[1]:
+            raise ValueError(f"clip has {t} frames but the model was built for {self.temporal_pos.shape[1]}")
+        return x + self.temporal_pos[:, :t, None, :]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.spatial(self.embed(x), 0)
+        x = self.temporal(self.add_temporal_pos(x), 0)
+        for i in range(1, self.depth):
+            x = self.temporal(self.spatial(x, i), i)
+        return self.head(x)
+
+
+def build(config: str = "cpu", frames: int | None = None, **overrides) -> MixSTE:
+    """MixSTE at a named configuration ('paper', 'gpu', 'cpu', 'smoke'); `frames` and keywords override it."""
+    cfg = {**CONFIGS[config], **({"frames": frames} if frames else {}), **overrides}
+    return MixSTE(**cfg)
