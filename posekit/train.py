@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from . import metrics
 from .data.dataset import PoseDataset
-from .data.samplers import ClipBank, edge_index, test_chunk_starts
+from .data.samplers import ClipBank, edge_index, eval_chunk_starts
 from .profiles import Profile
 from .skeleton import flip_poses
 
@@ -281,7 +281,7 @@ def predict(model: nn.Module, dataset: PoseDataset, flip_test: bool = True, batc
     for seq in dataset:
         length = seq.num_frames
         if mode == "sequence":
-            starts = test_chunk_starts(length, frames)
+            starts = eval_chunk_starts(length, frames)
         else:
             starts = np.arange(length) - (frames - 1) // 2
         idx = edge_index(starts, frames, np.full(len(starts), length))

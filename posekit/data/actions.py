@@ -229,6 +229,10 @@ def standing_walking(rng, k, s):
     return walking(rng, k, s) if k % 2 else waiting(rng, k, s)
 
 
+def _wrap(angle):
+    return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
 class Action:
     """How one action moves: a key-pose sampler, timing, stepping/turning habits, or a walking path."""
 
@@ -258,6 +262,10 @@ class Action:
         poses, holds, moves = np.array(poses), np.array(holds), np.array(moves)
         if self.walk is None:
             xy, yaw = self._stepping(rng, len(poses), arena)
+            # give steps and turns time: at most ~0.65 m/s and ~1.5 rad/s on average over a transition
+            travel = np.r_[np.linalg.norm(np.diff(xy, axis=0), axis=1), 0]
+            turn = np.r_[np.abs(np.diff(yaw)), 0]
+            moves = np.maximum(moves, np.maximum(travel / 0.65, turn / 1.5))
             track = keyframe_track(np.concatenate([poses, xy, yaw[:, None]], 1), holds, moves, n_frames, fps)
             q, xy, yaw = track[:, :len(DOFS)], track[:, len(DOFS):len(DOFS) + 2], track[:, -1]
         else:
@@ -282,7 +290,8 @@ class Action:
                 nxt = xy[k] + rng.uniform(0.3, 0.9) * np.array([np.cos(heading), np.sin(heading)])
                 if np.linalg.norm(nxt) > arena:
                     nxt = nxt * arena / np.linalg.norm(nxt) * 0.8
-                yaw[k] = np.arctan2(*(nxt - xy[k])[::-1]) if np.linalg.norm(nxt - xy[k]) > 0.1 else yaw[k]
+                if np.linalg.norm(nxt - xy[k]) > 0.1:  # face the way you step, turning the short way round
+                    yaw[k] += _wrap(np.arctan2(*(nxt - xy[k])[::-1]) - yaw[k])
                 xy[k] = nxt
             if rng.random() < self.turn:
                 yaw[k] += rng.uniform(-1.3, 1.3)
@@ -306,8 +315,8 @@ class Action:
         seg = np.r_[0, np.cumsum(np.linalg.norm(np.diff(ring, axis=0), axis=1))]
         s = (distance + rng.uniform(0, seg[-1])) % seg[-1]
         xy = np.stack([np.interp(s, seg, ring[:, 0]), np.interp(s, seg, ring[:, 1])], 1)
-        heading = np.unwrap(np.arctan2(*np.gradient(xy, axis=0).T[::-1]))
-        return xy, heading
+        tangent = np.unwrap(np.arctan2(*np.gradient(ring, axis=0).T[::-1]))  # the path's direction, even at rest
+        return xy, np.interp(s, seg, tangent)
 
 
 H36M_ACTIONS = [

@@ -32,7 +32,7 @@ def chunk_starts(length: int, frames: int, stride: int) -> np.ndarray:
     return np.arange(n) * stride - offset
 
 
-def test_chunk_starts(length: int, frames: int) -> np.ndarray:
+def eval_chunk_starts(length: int, frames: int) -> np.ndarray:
     """Non-overlapping chunks from frame 0 covering every frame once; the last is edge-padded at the end."""
     return np.arange(0, length, frames)
 
