@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's test command: install posekit with its dev extra (CPU torch pinned), then run every test:
+# unit tests, every notebook at the smoke profile, nbval on the marked cells, and the browser test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install -q torch==2.13.0
+python3 -m pip install -q -e ".[dev]"
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "ci/test.sh: could not install chromium; the browser test will be skipped"
+  fi
+fi
+export POSEKIT_PROFILE=smoke
+python3 -m posekit.cli data synth >/dev/null   # generate the embedded dataset once, before the parallel workers
+python3 -m pytest -n 2 --dist load -q -p no:cacheprovider "$@" tests
+python3 -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks -k "not browser"
