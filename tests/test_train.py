@@ -1,5 +1,6 @@
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,20 +98,21 @@ def test_profiles_and_prepare_data(tiny_synth, monkeypatch):
 
 
 def test_cli_train_writes_metrics_and_checkpoint(tmp_path, monkeypatch, tiny_synth):
+    import functools
+
     from posekit import cli
-    cache = tiny_synth.info["folder"]
-    monkeypatch.setenv("POSEKIT_CACHE", str(tmp_path / "cache"))
+    from posekit.data import synthetic
+    root = str(Path(tiny_synth.info["folder"]).parent)  # the tiny dataset's cache folder
+    tiny = functools.partial(synthetic.load_synthetic, frames_per_sequence=100)
+    monkeypatch.setattr(synthetic, "load_synthetic", tiny)
     out = tmp_path / "run"
-    # point the CLI at the tiny dataset through load_dataset's root (the synthetic cache folder's parent)
-    from pathlib import Path
-    root = str(Path(cache).parent)
-    monkeypatch.setattr("posekit.data.synthetic.load_synthetic.__defaults__",
-                        (root, "det", 0, 100))
-    assert cli.main(["train", "mlp", "--data", "synth", "--profile", "smoke", "--out", str(out), "--epochs", "1"]) == 0
+    assert cli.main(["train", "mlp", "--data", "synth", "--root", root, "--profile", "smoke", "--out", str(out),
+                     "--epochs", "1"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["method"] == "mlp" and math.isfinite(metrics["MPJPE"])
     assert (out / "model.pt").is_file() and (out / "checkpoint" / "last.pt").is_file()
-    assert cli.main(["eval", "mlp", "--checkpoint", str(out / "model.pt"), "--data", "synth", "--profile", "smoke"]) == 0
+    assert cli.main(["eval", "mlp", "--checkpoint", str(out / "model.pt"), "--data", "synth", "--root", root,
+                     "--profile", "smoke"]) == 0
 
 
 def test_cli_complexity_and_errors(capsys):
