@@ -48,7 +48,7 @@ def test_notebook_hygiene(path):
             assert not cell.get("outputs") and cell.get("execution_count") is None, \
                 f"outputs must be stripped (nbstripout) except in {MARK} cells:\n{cell.source[:80]}"
     assert any(c.source.startswith(MARK) for c in code), f"no {MARK} cell (parameter count at the paper config)"
-    headings = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    headings = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     if not path.stem.startswith("00_"):
         for section in ("Idea", "Data", "Build step by step", "Train", "Evaluate", "Reproduce the claim",
                         "Compare with the paper", "Explore"):
