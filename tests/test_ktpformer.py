@@ -1,0 +1,160 @@
+"""KTPFormer (posekit.methods.ktpformer): parameter counts, topologies, the learnable graph convolution, shapes."""
+import numpy as np
+import pytest
+import torch
+
+from posekit.methods import ktpformer as kt
+from posekit.models import build_model, count_parameters
+from posekit.nn.mixste import MixSTE
+from posekit.skeleton import H36M_17
+
+
+@pytest.mark.parametrize("frames, expected", [(243, 35_213_430), (81, 34_859_622), (27, 34_765_014)])
+def test_parameter_count_at_paper_configuration(frames, expected):
+    # shared/reference/targets.md: the official KTPFormer instantiated at width 512, 1 + 7 layers
+    model = build_model("ktpformer", config="paper", frames=frames)
+    assert count_parameters(model) == expected
+
+
+def test_without_priors_it_is_mixste():
+    torch.manual_seed(0)
+    plain = kt.build("paper", kinematic_prior=False, trajectory_prior=False)
+    assert count_parameters(plain) == 33_783_811 == count_parameters(MixSTE())
+    assert plain.prior_parameters() == 0
+    small = kt.build("smoke", kinematic_prior=False, trajectory_prior=False).eval()
+    ref = MixSTE(**kt.CONFIGS["smoke"]).eval()
+    ref.load_state_dict(small.state_dict())
+    x = torch.randn(2, 27, 17, 2)
+    assert torch.allclose(small(x), ref(x), atol=1e-6)
+
+
+def test_prior_cost_at_paper_configuration():
+    full = kt.build("paper")
+    assert full.prior_parameters() == 35_213_430 - 33_783_811
+    kpa_only, tpa_only = kt.build_kpa_only("paper"), kt.build_tpa_only("paper")
+    assert kpa_only.tpa is None and tpa_only.kpa is None
+    assert kpa_only.prior_parameters() + tpa_only.prior_parameters() == full.prior_parameters()
+    assert not hasattr(full, "joint_embed")  # the GCN replaces the Linear(2 -> C) embedding
+
+
+def test_kinematic_adjacency_follows_the_official_normalisation():
+    a = kt.kinematic_adjacency(H36M_17)
+    assert a.shape == (17, 17)
+    assert np.allclose(np.diag(a), 1.0)
+    assert np.allclose(a[0, [1, 4, 7]], 1 / 3)        # hip row: 1/3 to RHip, LHip, Spine
+    assert np.allclose(a[2, [1, 3]], 0.5)             # knee row
+    assert a[3, 2] == 1.0 and a[10, 9] == 1.0          # leaves: 1 to their single neighbour
+    assert np.allclose(a[8, [7, 9, 11, 14]], 0.25)    # thorax row
+    assert not np.allclose(a, a.T)                     # not symmetric before the layer symmetrises it
+    assert (a > 0).sum() == 17 + 2 * 16
+    gc = kt.LearnableGraphConv(2, 4, a)
+    with torch.no_grad():
+        gc.adj2.zero_()
+    assert gc.topology()[8, 7].item() == pytest.approx(0.375)  # (0.25 + 0.5) / 2
+    assert torch.allclose(gc.topology(), gc.topology().T)
+
+
+def test_trajectory_adjacency_is_a_chain():
+    a = kt.trajectory_adjacency(6)
+    expected = np.eye(6)
+    for t in range(1, 5):
+        expected[t, t - 1] = expected[t, t + 1] = 0.5
+    expected[0, 1] = expected[5, 4] = 1.0
+    assert np.allclose(a, expected)
+    with pytest.raises(ValueError, match="frames"):
+        kt.trajectory_adjacency(0)
+
+
+def test_learnable_graph_conv_formula_and_initialisation():
+    torch.manual_seed(0)
+    a = kt.kinematic_adjacency()
+    gc = kt.LearnableGraphConv(3, 5, a)
+    assert torch.all(gc.M == 1) and torch.allclose(gc.adj2, torch.full((17, 17), 1e-6))
+    assert gc.W.shape == (2, 3, 5) and gc.bias.abs().max() <= 1 / np.sqrt(5)
+    with torch.no_grad():
+        gc.M.uniform_(0.5, 1.5)
+        gc.adj2.normal_(0, 0.1)
+    x = torch.randn(4, 17, 3)
+    ak = ((torch.tensor(a) + gc.adj2) + (torch.tensor(a) + gc.adj2).T) / 2
+    h0, h1 = gc.M * (x @ gc.W[0]), gc.M * (x @ gc.W[1])
+    manual = torch.stack([ak[i, i] * h0[:, i] + sum(ak[i, j] * h1[:, j] for j in range(17) if j != i)
+                          for i in range(17)], 1) + gc.bias
+    assert torch.allclose(gc(x), manual, atol=1e-5)
+
+
+def test_graph_conv_is_local_on_the_prior_graph_and_global_with_learned_topology():
+    torch.manual_seed(0)
+    gc = kt.LearnableGraphConv(2, 8, kt.kinematic_adjacency(), learnable=False)
+    assert "adj2" not in dict(gc.named_parameters())
+    x = torch.randn(1, 17, 2)
+    x2 = x.clone()
+    x2[0, 13] += 1.0                                  # move the left wrist
+    changed = (gc(x2) - gc(x)).abs().amax(-1)[0] > 1e-6
+    assert set(torch.nonzero(changed).ravel().tolist()) == {12, 13}  # itself and the elbow only
+    learned = kt.LearnableGraphConv(2, 8, kt.kinematic_adjacency())
+    with torch.no_grad():
+        learned.adj2.fill_(0.05)                      # a dense learned topology reaches every joint
+    changed = (learned(x2) - learned(x)).abs().amax(-1)[0] > 1e-6
+    assert changed.all()
+
+
+def test_tpa_mixes_only_nearby_frames_and_keeps_shape():
+    torch.manual_seed(0)
+    tpa = kt.TPA(16, frames=9, learnable=False).eval()  # eval: BatchNorm uses running statistics
+    x = torch.randn(3, 9, 16)
+    y = tpa(x)
+    assert y.shape == x.shape
+    x2 = x.clone()
+    x2[:, 4] += 1.0
+    changed = (tpa(x2) - y).abs().amax((0, 2)) > 1e-6
+    assert torch.nonzero(changed).ravel().tolist() == [2, 3, 4, 5, 6]  # two chain hops each way
+
+
+@pytest.mark.parametrize("name", ["ktpformer", "ktpformer-kpa", "ktpformer-tpa"])
+def test_output_shapes_and_gradients(name):
+    torch.manual_seed(0)
+    model = build_model(name, config="smoke")
+    x = torch.randn(2, 27, 17, 2)
+    y = model(x)
+    assert y.shape == (2, 27, 17, 3) and model.output == "sequence" and model.receptive_field == 27
+    y.sum().backward()
+    for gc in [m for m in model.modules() if isinstance(m, kt.LearnableGraphConv)]:
+        assert gc.adj2.grad is not None and gc.M.grad is not None and gc.W.grad.abs().sum() > 0
+    tokens = model.layer0_tokens(x)
+    assert tokens["spatial"].shape == tokens["temporal"].shape == (2, 27, 17, 32)
+    q, k, v = kt.attention_qkv(model.spatial_blocks[0], tokens["spatial"].reshape(-1, 17, 32))
+    assert q.shape == k.shape == v.shape == (54, 4, 17, 8)
+
+
+def test_kpa_output_is_a_relu_embedding():
+    kpa = kt.KPA(2, 16)
+    out = kpa(torch.randn(10, 17, 2))
+    assert out.shape == (10, 17, 16) and (out >= 0).all()
+
+
+def test_one_training_step_lowers_the_loss():
+    torch.manual_seed(0)
+    model = build_model("ktpformer", config="smoke")
+    x, target = torch.randn(8, 27, 17, 2), 0.2 * torch.randn(8, 27, 17, 3)
+    target[:, :, 0] = 0
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    before = model.loss(model(x), target)
+    opt.zero_grad()
+    before.backward()
+    opt.step()
+    after = model.loss(model(x), target)
+    assert after.item() < before.item()
+
+
+def test_bad_input_raises_a_clear_error():
+    model = build_model("ktpformer", config="smoke")
+    with pytest.raises(ValueError, match="exactly 27 frames"):
+        model(torch.randn(1, 26, 17, 2))
+    with pytest.raises(ValueError, match="17 joints"):
+        model(torch.randn(1, 27, 16, 2))
+    with pytest.raises(ValueError, match="expects a tensor"):
+        model(torch.randn(27, 17, 2))
+    with pytest.raises(ValueError, match="square"):
+        kt.LearnableGraphConv(2, 4, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="unknown configuration"):
+        kt.build("laptop")
