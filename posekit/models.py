@@ -16,6 +16,19 @@ REGISTRY = {
     "mlp": "posekit.nn.mlp_lifter:build",
     "tcn": "posekit.nn.tcn:build",
     "mixste": "posekit.nn.mixste:build",
+    "convformer": "posekit.methods.convformer:build",
+    "convformer-single": "posekit.methods.convformer:build_single",
+    "convformer-linear": "posekit.methods.convformer:build_linear",
+    "poseda": "posekit.methods.poseda:build",
+    "uao": "posekit.methods.uao:build",
+    "hot": "posekit.methods.hot:build",
+    "hot-tpc": "posekit.methods.hot:build_tpc",
+    "ktpformer": "posekit.methods.ktpformer:build",
+    "ktpformer-kpa": "posekit.methods.ktpformer:build_kpa_only",
+    "ktpformer-tpa": "posekit.methods.ktpformer:build_tpa_only",
+    "glagcn": "posekit.methods.glagcn:build",
+    "glagcn-released": "posekit.methods.glagcn:build_released",
+    "glagcn-unshared": "posekit.methods.glagcn:build_unshared",
 }
 
 
