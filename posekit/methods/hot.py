@@ -1,0 +1,502 @@
+"""HoT: Hourglass Tokenizer for efficient transformer-based 3D human pose estimation.
+
+Wenhao Li, Mengyuan Liu, Hong Liu, Pichao Wang, Jialun Cai, Nicu Sebe. CVPR 2024.
+Facts, provenance and the official code's behaviour are in `shared/reference/hot.md` (code: NationalGAILab/HoT).
+
+A seq2seq video pose transformer spends most of its compute on the temporal axis, yet neighbouring frames are
+nearly redundant. HoT shapes the backbone like an hourglass:
+
+1. full-length layers: the first `prune_layer` spatial-temporal layers of MixSTE see all F frames;
+2. Token Pruning Cluster (TPC, paper Sec. 3.2): the frame features (pose tokens averaged over joints) are
+   clustered with density-peaks clustering on k nearest neighbours (DPC-kNN); the f cluster centres are the
+   representative frames, kept in time order, everything else is dropped;
+3. the remaining layers run on f << F frames;
+4. Token Recovering Attention (TRA, paper Sec. 3.3): F learnable queries cross-attend to the f kept tokens and
+   give back a full-length sequence, so the regression head still predicts every frame (seq2seq).
+
+The seq2frame variant ("TPC w. MixSTE") has no TRA: it always keeps the centre frame and predicts the kept frames
+only; at test time the centre frame's prediction is the output.
+
+Classes and functions below follow the paper's order: `frame_features` and `dpc_knn` (TPC's clustering),
+`TokenPruningCluster`, `TokenRecoveringAttention`, `HoTMixSTE` (TPC + TRA on MixSTE), `TPCMixSTE` (seq2frame),
+then the builders and a `fit` that trains the seq2frame variant the official way.
+
+Where this file departs from the official code:
+- the MixSTE backbone is posekit's shared `posekit.nn.mixste.MixSTE` (same math as the official re-implementation:
+  depth 8, width 512, MLP hidden 1024, shared Spatial/Temporal norms, drop path 0.1);
+- the TRA query projection is applied to the learnable queries repeated over every (clip, joint) pair, exactly as
+  the official code does, although the result is the same for all of them. This keeps the papers' FLOPs count
+  (167.52 G at the paper configuration); computing it once would save 2 x 243 x 17 x 512^2 = 2.17 GFLOPs a clip;
+- `dpc_knn` computes the distances exactly (the official `torch.cdist` default switches to a matrix-product
+  formula above 25 tokens, whose rounding of about 1e-4 can reorder near-equal densities);
+- `dpc_knn` takes an optional torch.Generator for its tie-breaking noise (the official code draws from the global
+  generator) and also returns the density, distance and score of every frame so that a notebook can draw them;
+- `HoTMixSTE(selection='uniform' | 'random')` replaces the clustering by evenly spaced or random frames, an
+  ablation switch that is not in the official code (default 'dpc' is the paper's method).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..nn import layers as _layers
+from ..nn.mixste import CONFIGS as MIXSTE_CONFIGS
+from ..nn.mixste import MixSTE
+from ..train import mixste_loss
+
+# Model sizes per configuration: the MixSTE backbone of the same name plus where to prune and how many frames to
+# keep. 'paper' is HoT w. MixSTE (hot.md section 2): F = 243, keep f = 81 after layer 3 of 8. The smaller ones keep
+# F / 3 like the paper and prune after about 3/8 of the depth (gpu: 3 of 8; cpu: 2 of 4; smoke: 1 of 2).
+CONFIGS = {
+    "paper": dict(MIXSTE_CONFIGS["paper"], tokens=81, prune_layer=3),
+    "gpu": dict(MIXSTE_CONFIGS["gpu"], tokens=27, prune_layer=3),
+    "cpu": dict(MIXSTE_CONFIGS["cpu"], tokens=9, prune_layer=2),
+    "smoke": dict(MIXSTE_CONFIGS["smoke"], tokens=9, prune_layer=1),
+}
+
+# The seq2frame TPC variant (hot.md section 4): README setting f = 61 kept tokens at layer 7 (the last of 8).
+TPC_CONFIGS = {
+    "paper": dict(MIXSTE_CONFIGS["paper"], tokens=61, prune_layer=7),
+    "gpu": dict(MIXSTE_CONFIGS["gpu"], tokens=21, prune_layer=7),
+    "cpu": dict(MIXSTE_CONFIGS["cpu"], tokens=7, prune_layer=3),
+    "smoke": dict(MIXSTE_CONFIGS["smoke"], tokens=7, prune_layer=1),
+}
+
+SELECTIONS = ("dpc", "uniform", "random")
+
+
+# ------------------------------------------------------------------------------------------- TPC (Sec. 3.2)
+
+def frame_features(x: torch.Tensor) -> torch.Tensor:
+    """One feature per frame: the pose tokens of a frame averaged over its joints, (B, F, J, C) -> (B, F, C).
+
+    The official code does this with AdaptiveAvgPool1d(1) over the joint axis.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"expected pose tokens (B, F, J, C), got shape {tuple(x.shape)}")
+    return x.mean(dim=2)
+
+
+@dataclass
+class DPCResult:
+    """What DPC-kNN computed for a batch of N tokens (all tensors detached).
+
+    centres: (B, f) indices of the selected tokens, in descending score order (not yet sorted in time);
+    distance_matrix: (B, N, N) pairwise distances ||x_i - x_j|| / sqrt(C);
+    density: (B, N) local density rho; delta: (B, N) distance to the nearest denser token; score: rho * delta;
+    assignment: (B, N) cluster of every token (index into `centres`: its nearest centre; a centre is its own).
+    """
+
+    centres: torch.Tensor
+    distance_matrix: torch.Tensor
+    density: torch.Tensor
+    delta: torch.Tensor
+    score: torch.Tensor
+    assignment: torch.Tensor
+
+    @property
+    def kept(self) -> torch.Tensor:
+        """(B, f) the kept token indices in time order (what HoT gathers)."""
+        return self.centres.sort(dim=-1).values
+
+
+@torch.no_grad()
+def dpc_knn(features: torch.Tensor, num_keep: int, k: int = 2, keep_index: int | None = None,
+            generator: torch.Generator | None = None, noise: float = 1e-6) -> DPCResult:
+    """Density-peaks clustering with k nearest neighbours (paper Sec. 3.2, Eq. 1-3); no gradient flows through it.
+
+    features: (B, N, C) one token per frame. Following the official `cluster_dpc_knn` (hot.md section 3):
+    1. distances d_ij = ||x_i - x_j||_2 / sqrt(C);
+    2. density rho_i = exp(-mean of d_ij^2 over the k nearest tokens j), where the k nearest include token i itself
+       (distance 0), so k = 2 means one real neighbour; plus U(0, 1) * 1e-6 noise that breaks ties (identical
+       frames, e.g. the edge-padded ends of a clip, would otherwise tie);
+    3. delta_i = min d_ij over the tokens j with rho_j > rho_i; for the densest token (no denser one) it is the
+       largest distance of that sample's whole matrix;
+    4. score s_i = rho_i * delta_i; the `num_keep` highest scores are the cluster centres;
+    5. every token is assigned to its nearest centre (HoT does not use this; the notebook draws it).
+    keep_index: a token that must be kept (the seq2frame variant's centre frame, `cluster_dpc_knn_center`): its
+    score is set to -inf, the other num_keep - 1 centres are chosen and it is appended last.
+    """
+    if features.ndim != 3:
+        raise ValueError(f"dpc_knn expects frame features (B, N, C), got shape {tuple(features.shape)}")
+    b, n, c = features.shape
+    if not 1 <= num_keep <= n:
+        raise ValueError(f"cannot keep {num_keep} of {n} tokens: num_keep must be in [1, {n}]")
+    if not 1 <= k <= n:
+        raise ValueError(f"k = {k} nearest neighbours needs 1 <= k <= N = {n}")
+    x = features.float()
+    dist = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist") / c ** 0.5  # (B, N, N), exact
+    knn = dist.topk(k, dim=-1, largest=False).values                                # (B, N, k), self included
+    density = torch.exp(-(knn ** 2).mean(dim=-1))
+    rand = torch.rand(density.shape, generator=generator, device="cpu" if generator is not None else x.device)
+    density = density + rand.to(x.device, x.dtype) * noise
+    denser = density[:, None, :] > density[:, :, None]                             # [b, i, j]: rho_j > rho_i
+    dist_max = dist.flatten(1).max(dim=-1).values[:, None, None]
+    delta = torch.where(denser, dist, dist_max).min(dim=-1).values
+    score = delta * density
+    if keep_index is None:
+        centres = score.topk(num_keep, dim=-1).indices
+    else:
+        if not 0 <= keep_index < n:
+            raise ValueError(f"keep_index {keep_index} is outside the {n} tokens")
+        masked = score.clone()
+        masked[:, keep_index] = -torch.inf
+        centres = masked.topk(num_keep - 1, dim=-1).indices
+        centres = torch.cat([centres, centres.new_full((b, 1), keep_index)], dim=1)
+    to_centre = torch.gather(dist, 1, centres[:, :, None].expand(b, num_keep, n))  # (B, f, N)
+    assignment = to_centre.argmin(dim=1)
+    assignment.scatter_(1, centres, torch.arange(num_keep, device=x.device).expand(b, num_keep))
+    return DPCResult(centres, dist, density, delta, score, assignment)
+
+
+def uniform_index(frames: int, num_keep: int, batch: int = 1, device=None) -> torch.Tensor:
+    """(B, f) evenly spaced frame indices (the 'uniform' ablation; not in the paper's method)."""
+    idx = torch.linspace(0, frames - 1, num_keep, device=device).round().long()
+    return idx[None].expand(batch, num_keep)
+
+
+class TokenPruningCluster(nn.Module):
+    """TPC (paper Sec. 3.2): keep the pose tokens of f representative frames, (B, F, J, C) -> (B, f, J, C).
+
+    The frames are the DPC-kNN cluster centres of the joint-averaged frame features, sorted ascending so that the
+    kept tokens stay in temporal order; the same frames are kept for every joint. A learnable positional embedding
+    (1, f, C), zero-initialised, is then added, indexed by the *rank* of a kept token (0..f-1), not by its original
+    frame index (hot.md pitfall 2). `last` holds the most recent DPCResult and `last_index` the kept frames (B, f).
+    """
+
+    def __init__(self, frames: int, tokens: int, dim: int, k: int = 2, selection: str = "dpc",
+                 keep_index: int | None = None, pos_embed: bool = True):
+        super().__init__()
+        if not 1 <= tokens <= frames:
+            raise ValueError(f"tokens must be in [1, frames={frames}], got {tokens}")
+        if selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}")
+        self.frames, self.tokens, self.k, self.selection, self.keep_index = frames, tokens, k, selection, keep_index
+        self.pos_embed = nn.Parameter(torch.zeros(1, tokens, dim)) if pos_embed else None
+        self.generator: torch.Generator | None = None
+        self.last: DPCResult | None = None
+        self.last_index: torch.Tensor | None = None
+
+    def select(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, f) kept frame indices, ascending, for pose tokens x (B, F, J, C)."""
+        b, f = x.shape[:2]
+        if f != self.frames:
+            raise ValueError(f"TPC was built for {self.frames} frames, got {f}")
+        if self.selection == "dpc":
+            self.last = dpc_knn(frame_features(x.detach()), self.tokens, self.k, self.keep_index, self.generator)
+            return self.last.kept
+        self.last = None
+        if self.selection == "uniform":
+            return uniform_index(f, self.tokens, b, x.device)
+        rand = torch.rand(b, f, generator=self.generator).to(x.device)
+        return rand.topk(self.tokens, dim=-1).indices.sort(dim=-1).values
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        index = self.select(x)
+        self.last_index = index
+        kept = x[torch.arange(x.shape[0], device=x.device)[:, None], index]       # (B, f, J, C)
+        if self.pos_embed is not None:
+            kept = kept + self.pos_embed[:, :, None, :]
+        return kept, index
+
+
+# ------------------------------------------------------------------------------------------- TRA (Sec. 3.3)
+
+class TokenRecoveringAttention(nn.Module):
+    """TRA (paper Sec. 3.3): F learnable queries cross-attend to the f kept tokens of each joint.
+
+    x (B, f, J, C) -> (B, F, J, C) with, per joint, out = Q + proj(softmax(q(Q) k(x)^T / sqrt(d)) v(x)), where
+    Q (1, F, C) are the zero-initialised learnable queries (`queries`, official `x_token`); separate q, k, v
+    projections with bias, 8 heads at the paper configuration. As in the official code there is no LayerNorm
+    before it, no MLP after it, and no residual other than the one to the queries (hot.md pitfall 3).
+    Set `keep_attention = True` to store the map (B*J, heads, F, f) in `attention_map`.
+    """
+
+    def __init__(self, frames: int, dim: int, heads: int = 8, qkv_bias: bool = True):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not divisible by heads {heads}")
+        self.frames, self.heads, self.scale = frames, heads, (dim // heads) ** -0.5
+        self.queries = nn.Parameter(torch.zeros(1, frames, dim))
+        self.linear_q = nn.Linear(dim, dim, bias=qkv_bias)
+        self.linear_k = nn.Linear(dim, dim, bias=qkv_bias)
+        self.linear_v = nn.Linear(dim, dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.keep_attention = False
+        self.attention_map: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, f, j, c = x.shape
+        kv = x.permute(0, 2, 1, 3).reshape(b * j, f, c)
+        queries = self.queries.repeat(b * j, 1, 1)             # repeated per (clip, joint), like the official code
+        h, d = self.heads, c // self.heads
+        q = self.linear_q(queries).reshape(b * j, self.frames, h, d).transpose(1, 2)
+        k = self.linear_k(kv).reshape(b * j, f, h, d).transpose(1, 2)
+        v = self.linear_v(kv).reshape(b * j, f, h, d).transpose(1, 2)
+        if self.keep_attention or _layers._EXPLICIT_ATTENTION:
+            attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+            if self.keep_attention:
+                self.attention_map = attn.detach()
+            y = attn @ v
+        else:
+            y = nn.functional.scaled_dot_product_attention(q, k, v)
+        y = self.proj(y.transpose(1, 2).reshape(b * j, self.frames, c))
+        y = queries + y
+        return y.reshape(b, j, self.frames, c).permute(0, 2, 1, 3)
+
+
+# ------------------------------------------------------------------------------------------- HoT w. MixSTE
+
+class _PrunedMixSTE(MixSTE):
+    """MixSTE whose first `prune_layer` layers see the whole clip; shared by HoT and the seq2frame TPC model."""
+
+    def _check(self, x: torch.Tensor) -> None:
+        if x.ndim != 4 or x.shape[2] != self.joints or x.shape[3] != self.joint_embed.in_features:
+            raise ValueError(f"expected 2D keypoints (B, T, {self.joints}, {self.joint_embed.in_features}), "
+                             f"got shape {tuple(x.shape)}")
+        if x.shape[1] != self.receptive_field:
+            raise ValueError(f"{type(self).__name__} was built for clips of {self.receptive_field} frames (its TPC "
+                             f"and TRA sizes depend on it), got {x.shape[1]}")
+
+    def features(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
+        """Pose tokens (B, F, J, C) after the first `upto` full-length layers (default: prune_layer)."""
+        self._check(x)
+        upto = self.prune_layer if upto is None else upto
+        x = self.temporal(self.add_temporal_pos(self.spatial(self.embed(x), 0)), 0)
+        for i in range(1, upto):
+            x = self.temporal(self.spatial(x, i), i)
+        return x
+
+
+class HoTMixSTE(_PrunedMixSTE):
+    """HoT w. MixSTE (paper Sec. 3, Fig. 2; official `hot_mixste.py`): (B, F, J, 2) -> (B, F, J, 3).
+
+    Layers 0..prune_layer-1 run on all F frames as in MixSTE; TPC then keeps `tokens` frames; layers
+    prune_layer..depth-1 run on them; TRA recovers F frames; MixSTE's head regresses every frame.
+    prune_layer = depth prunes after the last layer (TRA then reads the kept tokens directly). The kept frames
+    of the last forward are in `self.tpc.last_index` (B, f) and the DPC-kNN values behind them in `self.tpc.last`.
+    """
+
+    output = "sequence"
+
+    def __init__(self, frames: int = 243, joints: int = 17, in_chans: int = 2, dim: int = 512, depth: int = 8,
+                 heads: int = 8, mlp_ratio: float = 2.0, qkv_bias: bool = True, drop_path: float = 0.1,
+                 out_dim: int = 3, tokens: int = 81, prune_layer: int = 3, k: int = 2, selection: str = "dpc"):
+        super().__init__(frames, joints, in_chans, dim, depth, heads, mlp_ratio, qkv_bias, drop_path, out_dim)
+        if not 1 <= prune_layer <= depth:
+            raise ValueError(f"prune_layer must be in [1, depth={depth}], got {prune_layer}")
+        self.tokens, self.prune_layer = tokens, prune_layer
+        self.tpc = TokenPruningCluster(frames, tokens, dim, k, selection)
+        self.tra = TokenRecoveringAttention(frames, dim, heads, qkv_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)                                   # full-length layers
+        x, _ = self.tpc(x)                                     # TPC: (B, F, J, C) -> (B, f, J, C)
+        for i in range(self.prune_layer, self.depth):          # the waist of the hourglass
+            x = self.temporal(self.spatial(x, i), i)
+        x = self.tra(x)                                        # TRA: (B, f, J, C) -> (B, F, J, C)
+        return self.head(x)
+
+    def loss(self, output, target: torch.Tensor) -> torch.Tensor:
+        """The official training loss: MixSTE's WMPJPE + 0.5 temporal consistency + 2.0 MPJVE, plain backward."""
+        return mixste_loss(output, target)
+
+
+# ------------------------------------------------------------------------------------------- TPC w. MixSTE
+
+class TPCMixSTE(_PrunedMixSTE):
+    """TPC w. MixSTE, seq2frame (official `tpc_mixste.py`, hot.md section 4): no TRA.
+
+    (B, F, J, 2) -> (centre pose (B, 1, J, 3), kept poses (B, f, J, 3), kept frame indices (B, f)).
+    TPC always keeps the centre frame (F-1)//2 plus f-1 DPC-kNN centres, and adds no positional embedding. The
+    model predicts the kept frames only; the centre frame's prediction is the output (`output = 'center'`).
+    Training follows the official recipe when `fit` below is used: non-overlapping F-frame clips, loss on the
+    kept frames against their ground truth (`loss` gathers the target at the kept indices). Departure: with flip
+    test-time augmentation (`posekit.train.predict`) the mirrored clip runs its own clustering, whereas the official
+    test loop reuses the kept indices of the un-mirrored clip; the centre frame is kept either way.
+    """
+
+    output = "center"
+
+    def __init__(self, frames: int = 243, joints: int = 17, in_chans: int = 2, dim: int = 512, depth: int = 8,
+                 heads: int = 8, mlp_ratio: float = 2.0, qkv_bias: bool = True, drop_path: float = 0.1,
+                 out_dim: int = 3, tokens: int = 61, prune_layer: int = 7, k: int = 2):
+        super().__init__(frames, joints, in_chans, dim, depth, heads, mlp_ratio, qkv_bias, drop_path, out_dim)
+        if not 1 <= prune_layer <= depth:
+            raise ValueError(f"prune_layer must be in [1, depth={depth}], got {prune_layer}")
+        self.tokens, self.prune_layer, self.center = tokens, prune_layer, (frames - 1) // 2
+        self.tpc = TokenPruningCluster(frames, tokens, dim, k, keep_index=self.center, pos_embed=False)
+
+    def forward(self, x: torch.Tensor):
+        x = self.features(x)
+        x, index = self.tpc(x)
+        for i in range(self.prune_layer, self.depth):
+            x = self.temporal(self.spatial(x, i), i)
+        kept = self.head(x)                                               # (B, f, J, 3)
+        where = (index == self.center).int().argmax(dim=1)               # position of the centre frame
+        centre = kept[torch.arange(len(kept), device=kept.device), where][:, None]   # (B, 1, J, 3)
+        return centre, kept, index
+
+    def loss(self, output, target: torch.Tensor) -> torch.Tensor:
+        """MixSTE's loss on the kept frames (target (B, F, J, 3)) or on the centre frame (target (B, 1, J, 3))."""
+        centre, kept, index = output
+        if target.shape[1] == 1:
+            return mixste_loss(centre, target)
+        if target.shape[1] != self.receptive_field:
+            raise ValueError(f"target must have 1 or {self.receptive_field} frames, got {target.shape[1]}")
+        index = index.long()
+        gathered = target[torch.arange(target.shape[0], device=target.device)[:, None], index]
+        return mixste_loss(kept, gathered)
+
+
+# ------------------------------------------------------------------------------------------- builders
+
+def _config(table: dict, config: str, frames: int | None, overrides: dict) -> dict:
+    if config not in table:
+        raise ValueError(f"unknown configuration {config!r}; choose one of {', '.join(table)}")
+    cfg = dict(table[config])
+    if frames and frames != cfg["frames"] and "tokens" not in overrides:
+        cfg["tokens"] = max(1, round(frames * cfg["tokens"] / cfg["frames"]))  # keep the ratio f / F
+    if frames:
+        cfg["frames"] = frames
+    cfg.update(overrides)
+    return cfg
+
+
+def build(config: str = "cpu", frames: int | None = None, **overrides) -> HoTMixSTE:
+    """HoT w. MixSTE at a named configuration; `frames` keeps the ratio tokens/frames unless `tokens` is given."""
+    return HoTMixSTE(**_config(CONFIGS, config, frames, overrides))
+
+
+def build_tpc(config: str = "cpu", frames: int | None = None, **overrides) -> TPCMixSTE:
+    """TPC w. MixSTE (seq2frame) at a named configuration."""
+    return TPCMixSTE(**_config(TPC_CONFIGS, config, frames, overrides))
+
+
+def fit(model, data, config, val=None, loss_fn=None, profile=None):
+    """`posekit.train.fit`, except that the seq2frame TPC model trains on non-overlapping F-frame clips with the
+    loss on every kept frame (official `main_mixste_tpc.py`); it is still evaluated one window per frame."""
+    from ..data.samplers import ClipBank
+    from ..train import fit as generic_fit
+    if isinstance(model, TPCMixSTE) and not isinstance(data, ClipBank):
+        data = ClipBank(data, model.receptive_field, "sequence", config.stride or model.receptive_field)
+    return generic_fit(model, data, config, val=val, loss_fn=loss_fn, profile=profile)
+
+
+# ------------------------------------------------------------------------------------------- notebook figures
+
+def select_frames(model: HoTMixSTE | TPCMixSTE, x: torch.Tensor, tokens: int | None = None, layer: int | None = None,
+                  generator: torch.Generator | None = None) -> DPCResult:
+    """The DPC-kNN choice a model would make for clips x (B, F, J, 2) if it pruned to `tokens` frames (default: its
+    f) after `layer` full-length layers (default: its prune layer); how the choice moves with f and the layer."""
+    with torch.no_grad():
+        feats = frame_features(model.features(x, layer))
+    return dpc_knn(feats, tokens or model.tokens, model.tpc.k, model.tpc.keep_index, generator)
+
+
+def _cluster_colours(n: int):
+    import matplotlib.pyplot as plt
+    cmap = plt.get_cmap("tab20")
+    return [cmap(i % 20) for i in range(n)]
+
+
+def plot_selection(result: DPCResult, sample: int = 0, title: str | None = None):
+    """What TPC saw on one clip (matplotlib Figure): the distance matrix, the decision graph (density rho against
+    distance to a denser frame delta; the kept frames are the stars, top right) and the timeline of scores with
+    every frame coloured by the cluster of its nearest kept frame."""
+    import matplotlib.pyplot as plt
+    d = result.distance_matrix[sample].cpu().numpy()
+    rho, delta, score = (t[sample].cpu().numpy() for t in (result.density, result.delta, result.score))
+    kept = result.kept[sample].cpu().numpy()
+    order = result.centres[sample].cpu().numpy()       # cluster id c is centre order[c]
+    cluster = result.assignment[sample].cpu().numpy()
+    colours = _cluster_colours(len(order))
+    frame_colour = [colours[c] for c in cluster]
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw=dict(width_ratios=[1, 1, 1.6]))
+    im = ax[0].imshow(d, cmap="viridis")
+    ax[0].scatter(kept, kept, marker="*", s=60, c="white", edgecolors="k", linewidths=0.5)
+    ax[0].set(title="distances d_ij between frame features", xlabel="frame j", ylabel="frame i")
+    ax[0].grid(False)
+    fig.colorbar(im, ax=ax[0], fraction=0.046)
+    ax[1].scatter(rho, delta, c=frame_colour, s=18)
+    ax[1].scatter(rho[order], delta[order], c=[colours[c] for c in range(len(order))], marker="*", s=160,
+                  edgecolors="k", linewidths=0.6, label="kept (top scores)")
+    ax[1].set(title="decision graph", xlabel="density rho", ylabel="distance to a denser frame delta")
+    ax[1].ticklabel_format(axis="x", useOffset=False)
+    ax[1].tick_params(axis="x", labelrotation=30)
+    ax[1].legend(loc="upper left")
+    frames = range(len(score))
+    ax[2].bar(frames, score, color=frame_colour, width=1.0)
+    ax[2].scatter(kept, score[kept], marker="*", s=90, c="k", zorder=3, label="kept frame")
+    ax[2].set(title="score s = rho * delta per frame (colour: cluster of the nearest kept frame)", xlabel="frame",
+              ylabel="score", xlim=(-0.5, len(score) - 0.5))
+    ax[2].legend(loc="upper right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
+    return fig
+
+
+def plot_recovery_attention(attention: torch.Tensor, kept, title: str | None = None):
+    """TRA weights (F, f) of every recovered frame (rows) on the kept tokens (columns), with a dot where a row is
+    the kept token's own frame (matplotlib Figure)."""
+    import matplotlib.pyplot as plt
+    a = torch.as_tensor(attention).float().cpu().numpy()
+    kept = list(map(int, kept))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    im = ax.imshow(a, aspect="auto", cmap="magma", interpolation="nearest")
+    ax.scatter(range(len(kept)), kept, s=10, c="cyan", label="the kept token's own frame")
+    step = max(1, len(kept) // 20)
+    ax.set_xticks(range(0, len(kept), step), [str(k) for k in kept[::step]], rotation=90)
+    ax.set(xlabel="kept token (its original frame)", ylabel="recovered frame (query)")
+    ax.set_title(title or "Token Recovering Attention", loc="right")
+    ax.grid(False)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.06), fontsize=8)
+    fig.colorbar(im, ax=ax, label="attention weight")
+    fig.tight_layout()
+    plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
+    return fig
+
+
+def local_attention_mass(attention: torch.Tensor, kept, nearest: int = 2) -> float:
+    """Mean TRA weight (attention (F, f)) that a recovered frame puts on the `nearest` kept tokens closest to it in
+    time: 1 for a pure interpolation between neighbours, nearest / f for attention spread evenly."""
+    a = torch.as_tensor(attention).float().cpu()
+    kept = torch.as_tensor(kept).cpu().float()
+    gap = (torch.arange(a.shape[0]).float()[:, None] - kept[None]).abs()          # (F, f) distance in frames
+    near = gap.argsort(dim=1)[:, :nearest]
+    return float(a.gather(1, near).sum(1).mean())
+
+
+def plot_kept_frames(rows: dict, frames: int, title: str | None = None):
+    """One row per setting ({label: kept frame indices}), a mark at every kept frame (matplotlib Figure)."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))
+    for r, (label, kept) in enumerate(rows.items()):
+        kept = torch.as_tensor(kept).cpu().numpy().ravel()
+        ax.scatter(kept, [r] * len(kept), marker="|", s=120, color=_cluster_colours(len(rows))[r])
+    ax.set_yticks(range(len(rows)), list(rows))
+    ax.set(xlim=(-0.5, frames - 0.5), xlabel="frame", title=title or "kept frames")
+    ax.invert_yaxis()
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
+    return fig
+
+
+def plot_flops_vs_error(points: dict, title: str | None = None, flops_unit: str = "MFLOPs per clip"):
+    """MPJPE against FLOPs like the paper's Fig. 1: {label: (flops, mpjpe mean, mpjpe std or 0)} (matplotlib)."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, (label, (flops, mean, std)) in enumerate(points.items()):
+        ax.errorbar(flops, mean, yerr=std or None, fmt="s" if "MixSTE" in label else "o", ms=7, capsize=3,
+                    color=_cluster_colours(len(points) + 1)[i], label=label)
+    ax.set(xlabel=f"FLOPs ({flops_unit}, Linear layers, 2 x MACs)", ylabel="MPJPE (mm)",
+           title=title or "accuracy against compute")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
+    return fig

@@ -1,0 +1,210 @@
+"""HoT (Hourglass Tokenizer, CVPR 2024): parameter counts and FLOPs at the paper configuration, shapes, the DPC-kNN
+token pruning and the token recovering attention on constructed inputs, a training step, clear errors."""
+import pytest
+import torch
+
+from posekit.complexity import flops_full, flops_linear
+from posekit.methods import hot
+from posekit.models import build_model, count_parameters
+from posekit.nn.layers import explicit_attention
+
+
+def _meta(model):
+    return model.to("meta"), torch.randn(1, model.receptive_field, 17, 2, device="meta")
+
+
+def test_parameter_counts_at_paper_configuration():
+    # shared/reference/targets.md: HoT w. MixSTE 35,000,323; TPC adds no parameter to MixSTE's 33,783,811
+    assert count_parameters(build_model("hot", "paper")) == 35_000_323
+    assert count_parameters(build_model("hot-tpc", "paper")) == 33_783_811
+    m = build_model("hot", "paper")
+    assert (m.receptive_field, m.tokens, m.prune_layer) == (243, 81, 3)
+
+
+def test_flops_at_paper_configuration():
+    mix, x = _meta(build_model("mixste", "paper"))
+    hot_model, _ = _meta(build_model("hot", "paper"))
+    base, pruned = flops_linear(mix, x), flops_linear(hot_model, x)
+    assert base / 1e9 == pytest.approx(277.25, abs=0.01)
+    # 167.52 G in the reference also counts thop's AdaptiveAvgPool1d over the joints (4.5 MFLOPs); Linear only:
+    assert pruned / 1e9 == pytest.approx(167.512, abs=0.002)
+    assert 1 - pruned / base == pytest.approx(0.396, abs=0.001)
+    assert flops_full(hot_model, x) / 1e9 == pytest.approx(176.18, abs=0.01)
+
+
+def test_output_shapes():
+    torch.manual_seed(0)
+    m = hot.build("smoke").eval()
+    x = torch.randn(2, 27, 17, 2)
+    assert m(x).shape == (2, 27, 17, 3)
+    assert m.tpc.last_index.shape == (2, 9)
+    tpc = hot.build_tpc("smoke").eval()
+    centre, kept, index = tpc(x)
+    assert centre.shape == (2, 1, 17, 3) and kept.shape == (2, 7, 17, 3) and index.shape == (2, 7)
+    assert (index == 13).sum(1).tolist() == [1, 1]
+    assert torch.equal(index, index.sort(1).values)
+    pos = (index == 13).int().argmax(1)
+    assert torch.allclose(centre[:, 0], kept[torch.arange(2), pos])
+
+
+def test_frames_override_keeps_the_keep_ratio():
+    assert hot.build("paper", frames=81, dim=64, heads=8, depth=4, prune_layer=2).tokens == 27
+    assert hot.build("cpu", tokens=3).tokens == 3
+
+
+def _clusters(sizes=(5, 9, 4), dim=16, spread=0.01, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(len(sizes), dim, generator=g) * 3
+    feats = torch.cat([c + spread * torch.randn(n, dim, generator=g) for c, n in zip(centres, sizes)])
+    labels = torch.cat([torch.full((n,), i) for i, n in enumerate(sizes)])
+    return feats[None], labels
+
+
+def test_dpc_knn_keeps_one_frame_per_cluster():
+    feats, labels = _clusters()
+    r = hot.dpc_knn(feats, 3, k=2)
+    assert sorted(labels[r.centres[0]].tolist()) == [0, 1, 2]
+    assert torch.equal(r.kept, r.centres.sort(-1).values)
+    # every frame is assigned to the centre of its own cluster
+    assert torch.equal(labels[r.centres[0]][r.assignment[0]], labels)
+
+
+def test_dpc_knn_density_distance_and_score_follow_the_definitions():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 12, 8, generator=g)
+    r = hot.dpc_knn(x, 4, k=2, generator=torch.Generator().manual_seed(0))
+    d = torch.cdist(x, x) / 8 ** 0.5
+    assert torch.allclose(r.distance_matrix, d, atol=1e-6)
+    # k = 2 includes the token itself (distance 0): rho = exp(-(0 + d_nn^2) / 2), up to the 1e-6 noise
+    d_nn = (d + torch.eye(12) * 1e9).min(-1).values
+    assert torch.allclose(r.density, torch.exp(-d_nn ** 2 / 2), atol=2e-6)
+    for b in range(2):
+        top = r.density[b].argmax()
+        assert r.delta[b, top] == pytest.approx(d[b].max().item(), abs=1e-6)
+        other = r.density[b].argmin()
+        denser = r.density[b] > r.density[b, other]
+        assert r.delta[b, other] == pytest.approx(d[b, other][denser].min().item(), abs=1e-6)
+    assert torch.allclose(r.score, r.density * r.delta)
+    assert torch.equal(r.centres, r.score.topk(4, -1).indices)
+
+
+def test_dpc_knn_breaks_ties_and_honours_keep_index():
+    x = torch.zeros(1, 10, 4)  # identical frames (like edge padding): only the noise decides
+    r = hot.dpc_knn(x, 3)
+    assert len(set(r.centres[0].tolist())) == 3
+    r = hot.dpc_knn(torch.randn(3, 15, 4), 5, keep_index=7)
+    assert (r.centres[:, -1] == 7).all() and ((r.centres == 7).sum(1) == 1).all()
+
+
+def test_tpc_gathers_tokens_adds_rank_embedding_and_passes_gradients():
+    tpc = hot.TokenPruningCluster(frames=12, tokens=4, dim=8)
+    with torch.no_grad():
+        tpc.pos_embed.copy_(torch.arange(4.0)[None, :, None].expand(1, 4, 8))
+    x = torch.randn(2, 12, 3, 8, requires_grad=True)
+    kept, index = tpc(x)
+    assert kept.shape == (2, 4, 3, 8) and torch.equal(index, index.sort(1).values)
+    expect = x[torch.arange(2)[:, None], index] + torch.arange(4.0)[None, :, None, None]
+    assert torch.allclose(kept, expect)
+    kept.sum().backward()
+    grad_rows = (x.grad.abs().sum((2, 3)) > 0)
+    assert grad_rows.sum(1).tolist() == [4, 4]       # only the kept frames receive gradient
+    assert not tpc.last.score.requires_grad
+
+
+def test_tra_recovers_full_length_and_attention_is_a_distribution():
+    torch.manual_seed(0)
+    tra = hot.TokenRecoveringAttention(frames=12, dim=16, heads=4)
+    tra.keep_attention = True
+    y = tra(torch.randn(2, 4, 3, 16))
+    assert y.shape == (2, 12, 3, 16)
+    a = tra.attention_map
+    assert a.shape == (2 * 3, 4, 12, 4)
+    assert torch.allclose(a.sum(-1), torch.ones(()), atol=1e-5)
+    # with the kept tokens all equal, every query reads the same value: out = queries + proj(v(token))
+    tok = torch.randn(16)
+    y = tra(tok.expand(1, 4, 1, 16).contiguous())
+    expect = tra.queries[0] + tra.proj(tra.linear_v(tok))
+    assert torch.allclose(y[0, :, 0], expect, atol=1e-5)
+    # fused and explicit attention agree
+    tra.keep_attention = False
+    x = torch.randn(1, 4, 2, 16)
+    fused = tra(x)
+    with explicit_attention():
+        assert torch.allclose(fused, tra(x), atol=1e-5)
+
+
+def test_local_attention_mass():
+    kept = torch.arange(0, 27, 3)
+    assert hot.local_attention_mass(torch.full((27, 9), 1 / 9), kept) == pytest.approx(2 / 9)
+    nearest = torch.zeros(27, 9)
+    nearest[torch.arange(27), torch.arange(27) // 3] = 1
+    assert hot.local_attention_mass(nearest, kept) == pytest.approx(1.0)
+
+
+def test_uniform_and_random_selection():
+    m = hot.build("smoke", selection="uniform").eval()
+    m(torch.randn(1, 27, 17, 2))
+    assert m.tpc.last_index[0].tolist() == torch.linspace(0, 26, 9).round().long().tolist()
+    m = hot.build("smoke", selection="random").eval()
+    m(torch.randn(2, 27, 17, 2))
+    assert m.tpc.last_index.shape == (2, 9)
+
+
+def test_one_training_step_lowers_the_loss():
+    torch.manual_seed(0)
+    m = hot.build("smoke").train()
+    x, y = torch.randn(4, 27, 17, 2), 0.3 * torch.randn(4, 27, 17, 3)
+    y[:, :, 0] = 0
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-3)
+    before = m.loss(m(x), y).item()
+    for _ in range(3):
+        opt.zero_grad()
+        m.loss(m(x), y).backward()
+        opt.step()
+    assert m.loss(m(x), y).item() < before
+
+
+def test_tpc_loss_uses_the_kept_frames():
+    torch.manual_seed(0)
+    m = hot.build_tpc("smoke").train()
+    x, y = torch.randn(3, 27, 17, 2), torch.randn(3, 27, 17, 3)
+    out = m(x)
+    full = m.loss(out, y)
+    kept_target = y[torch.arange(3)[:, None], out[2]]
+    from posekit.train import mixste_loss
+    assert torch.allclose(full, mixste_loss(out[1], kept_target))
+    assert torch.allclose(m.loss(out, y[:, 13:14]), mixste_loss(out[0], y[:, 13:14]))
+    full.backward()
+
+
+def test_bad_input_raises_clear_errors():
+    m = hot.build("smoke")
+    with pytest.raises(ValueError, match="built for clips of 27 frames"):
+        m(torch.randn(1, 81, 17, 2))
+    with pytest.raises(ValueError, match=r"expected 2D keypoints \(B, T, 17, 2\)"):
+        m(torch.randn(1, 27, 16, 2))
+    with pytest.raises(ValueError, match="tokens must be in"):
+        hot.build("smoke", tokens=40)
+    with pytest.raises(ValueError, match="prune_layer"):
+        hot.build("smoke", prune_layer=5)
+    with pytest.raises(ValueError, match="selection"):
+        hot.build("smoke", selection="kmeans")
+    with pytest.raises(ValueError, match="cannot keep"):
+        hot.dpc_knn(torch.randn(1, 5, 3), 6)
+    with pytest.raises(ValueError, match="unknown configuration"):
+        hot.build("huge")
+
+
+def test_tpc_fit_trains_on_whole_clips_and_evaluates_one_window_per_frame(tiny_synth):
+    import math
+
+    from posekit.train import TrainConfig, evaluate
+    torch.manual_seed(0)
+    m = hot.build_tpc("smoke")
+    seen, loss = [], m.loss
+    m.loss = lambda out, y: (seen.append(y.shape[1]), loss(out, y))[1]
+    config = TrainConfig(epochs=1, batch_size=8, max_train_windows=16, progress=False, device="cpu")
+    history = hot.fit(m, tiny_synth.train, config)
+    assert set(seen) == {27} and math.isfinite(history["loss"][0])
+    result = evaluate(m, tiny_synth.test.subsample_sequences(30), flip_test=False)
+    assert math.isfinite(result.mpjpe) and result.frames > 0
