@@ -1,5 +1,5 @@
 """Write a notebook the way it is committed: outputs stripped (like nbstripout) except in cells whose first
-line is `# NBVAL_CHECK_OUTPUT`, which keep their outputs from an executed copy.
+line is `# NBVAL_CHECK_OUTPUT`, which keep their outputs (and an execution count) from an executed copy.
 
     python ci/stripout.py notebooks/04_hot.ipynb [--from executed.ipynb]
 
@@ -29,11 +29,12 @@ def strip(committed: Path, executed: Path) -> None:
     for cell, done in zip(code, ran):
         cell.execution_count = None
         cell.outputs = []
-        if cell.source.startswith(MARK):
+        if cell.source.startswith(MARK):  # nbval treats a cell without execution_count as never run
+            cell.execution_count = done.execution_count or 1
             cell.outputs = [o for o in done.outputs if o.get("output_type") in ("stream", "execute_result")]
             for o in cell.outputs:
                 if "execution_count" in o:
-                    o["execution_count"] = None
+                    o["execution_count"] = cell.execution_count
         for key in ("execution", "papermill", "collapsed", "scrolled"):
             cell.metadata.pop(key, None)
     for cell in nb.cells:
