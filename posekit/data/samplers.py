@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ..skeleton import Skeleton, flip_poses
+from ..skeleton import flip_poses
 from .dataset import PoseDataset
 
 MODES = ("sequence", "center")
@@ -41,11 +41,6 @@ def edge_index(start: np.ndarray, frames: int, length: np.ndarray) -> np.ndarray
     """Frame indices (B, frames) of windows starting at `start` (B,), clamped into [0, length) (edge padding)."""
     idx = start[:, None] + np.arange(frames)[None]
     return np.clip(idx, 0, np.asarray(length)[:, None] - 1)
-
-
-def flip_inputs(x: torch.Tensor, skeleton: Skeleton) -> torch.Tensor:
-    """Mirror 2D or 3D poses (..., J, C): negate x and swap left/right joints (works on torch and numpy)."""
-    return flip_poses(x, skeleton)
 
 
 class ClipBank:
