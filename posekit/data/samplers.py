@@ -100,13 +100,14 @@ class ClipBank:
 
         rng shuffles (None keeps order); flip mirrors a random half of the windows (VideoPose3D's augmentation,
         drawn per window instead of doubling the epoch); max_windows caps the windows of the epoch;
-        shard = (rank, world_size) gives each distributed process its own slice.
+        shard = (rank, world_size) gives each distributed process its own slice, all of the same length (the last
+        `len % world_size` windows of the shuffled order are dropped), so every process takes the same number of steps.
         """
         order = rng.permutation(len(self)) if rng is not None else np.arange(len(self))
         if max_windows is not None:
             order = order[:max_windows]
         rank, world = shard
-        order = order[rank::world]
+        order = order[:len(order) - len(order) % world][rank::world]
         flips = (rng.random(len(order)) < 0.5) if (flip and rng is not None) else None
         for i in range(0, len(order), batch_size):
             sel = order[i:i + batch_size]
@@ -114,4 +115,4 @@ class ClipBank:
 
     def num_batches(self, batch_size: int, max_windows: int | None = None, world: int = 1) -> int:
         n = len(self) if max_windows is None else min(len(self), max_windows)
-        return math.ceil(math.ceil(n / world) / batch_size)
+        return math.ceil(n // world / batch_size)
