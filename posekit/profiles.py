@@ -37,7 +37,7 @@ class Profile:
 PROFILES = {
     "smoke": Profile("smoke", epochs=2, batch_size=32, lr=1e-3, lr_decay=0.95, frames=27, downsample=2,
                      max_train_windows=480, test_every=24, test_max_frames=243, seeds=1),
-    "cpu": Profile("cpu", epochs=8, batch_size=64, lr=1e-3, lr_decay=0.85, frames=27, downsample=2,
+    "cpu": Profile("cpu", epochs=10, batch_size=16, lr=2e-3, lr_decay=0.85, frames=27, downsample=2,
                    max_train_windows=2560, test_every=4, test_max_frames=480, seeds=3),
     "gpu": Profile("gpu", epochs=40, batch_size=64, lr=4e-4, lr_decay=0.96, frames=81, downsample=1,
                    max_train_windows=None, test_every=1, test_max_frames=None, seeds=3, device="cuda"),

@@ -36,16 +36,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..nn.mixste import CONFIGS as MIXSTE_CONFIGS
 from ..nn.mixste import MixSTE
 from ..skeleton import H36M_17, Skeleton
 from ..train import mixste_loss
 
-CONFIGS = {
-    "paper": dict(frames=243, dim=512, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1),
-    "gpu": dict(frames=81, dim=256, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1),
-    "cpu": dict(frames=27, dim=64, depth=4, heads=4, mlp_ratio=2.0, drop_path=0.0),
-    "smoke": dict(frames=27, dim=32, depth=2, heads=4, mlp_ratio=2.0, drop_path=0.0),
-}
+CONFIGS = MIXSTE_CONFIGS  # the backbone's sizes: the ablation compares KTPFormer with the MixSTE of the same name
 
 # The official training recipe (ktpformer.md section 7) where it differs from MixSTE's: 8 clips of 243 frames per
 # batch (-b 1024 -s 128), lr 8e-5, 200 epochs; AdamW wd 0.1 and lr decay 0.99 per epoch as MixSTE.

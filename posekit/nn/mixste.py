@@ -14,7 +14,7 @@ from .layers import TransformerBlock
 CONFIGS = {
     "paper": dict(frames=243, dim=512, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1),
     "gpu": dict(frames=81, dim=256, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1),
-    "cpu": dict(frames=27, dim=64, depth=4, heads=4, mlp_ratio=2.0, drop_path=0.0),
+    "cpu": dict(frames=27, dim=32, depth=4, heads=4, mlp_ratio=2.0, drop_path=0.0),
     "smoke": dict(frames=27, dim=32, depth=2, heads=4, mlp_ratio=2.0, drop_path=0.0),
 }
 

@@ -133,21 +133,22 @@ def skeleton_viewer(poses, skeleton: Skeleton = H36M_17, fps: float = 50.0, max_
     if len(shown) > 1:
         duration = max(int(round(1000.0 / fps * (num_frames - 1) / (len(shown) - 1))), 20)
         many = len(shown) > 25
+        below = -0.1 if "xaxis" in layout else 0.02   # under the 2D panel's axis title, when there is one
         layout["sliders"] = [dict(
-            active=0, steps=steps, x=0.1, len=0.88, y=0.02, yanchor="top", pad=dict(t=30, b=5),
+            active=0, steps=steps, x=0.1, len=0.88, y=below, yanchor="top", pad=dict(t=30, b=5),
             currentvalue=dict(prefix="frame ", visible=True, xanchor="left", font=dict(size=12, color="#333")),
             font=dict(color="rgba(0,0,0,0)" if many else "#555", size=9), ticklen=0 if many else 4,
             minorticklen=0 if many else 2,
             transition=dict(duration=0))]
         layout["updatemenus"] = [dict(
-            type="buttons", direction="left", showactive=False, x=0.1, y=0.02, xanchor="right", yanchor="top",
+            type="buttons", direction="left", showactive=False, x=0.1, y=below, xanchor="right", yanchor="top",
             pad=dict(t=30, r=10), buttons=[
                 dict(label="▶", method="animate", args=[None, dict(
                     frame=dict(duration=duration, redraw=True), fromcurrent=True, transition=dict(duration=0),
                     mode="immediate")]),
                 dict(label="❚❚", method="animate", args=[[None], dict(
                     frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))])])]
-        layout["margin"]["b"] = 80
+        layout["margin"]["b"] = 80 if below > 0 else 120
     return _figure(traces, layout, frames)
 
 
