@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from posekit.complexity import flops_full, flops_linear, report
-from posekit.models import build_model, count_parameters
+from posekit.models import build_model, count_parameters, model_names
 from posekit.nn import Attention, DropPath, GraphConv, normalize_adjacency
 from posekit.skeleton import H36M_17
 
@@ -94,3 +94,15 @@ def test_report_counts_per_frame():
     row = report(build_model("mixste", "smoke"))
     assert row["params"] > 0 and row["flops_full"] >= row["flops_linear"] > 0
     assert row["flops_linear_per_frame"] == pytest.approx(row["flops_linear"] / 27)
+
+
+def test_every_paper_model_builds_on_the_meta_device_without_allocating():
+    """`with torch.device("meta")` builds the paper configurations from shapes alone, with the reference counts."""
+    expected = {"mixste": 33_783_811, "ktpformer": 35_213_430, "hot": 35_000_323, "uao": 4_509_059,
+                "convformer": 10_240_647, "glagcn-released": 1_348_856}
+    for name in model_names():
+        with torch.device("meta"):
+            model = build_model(name, "paper")
+        assert all(p.is_meta for p in model.parameters()), name
+        if name in expected:
+            assert count_parameters(model) == expected[name], name

@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from ..nn import layers
-from ..nn.layers import DropPath, Mlp
+from ..nn.layers import DropPath, Mlp, drop_path_rates
 
 # Table 5 / Sec. 5.2: d = 32, B_sp = B_temp = 2, 8 heads, kernels (7, 7, 7), FFN ratio 2 (reconstructed),
 # stochastic depth 0.2, aggregation dropout 0.2 (Sec. 4.2). 'paper' is the headline T = 243 model (10.24 M); the
@@ -288,13 +288,13 @@ class ConvFormer(nn.Module):
                       attn_drop=attn_drop, scale=scale)
         self.spatial_blocks = nn.ModuleList(
             ConvFormerBlock(dim, joints, stream="spatial", qkv=qkv, drop_path=p, **common)
-            for p in torch.linspace(0, drop_path, spatial_depth).tolist())
+            for p in drop_path_rates(drop_path, spatial_depth))
         self.spatial_norm = nn.LayerNorm(dim, eps=1e-6)
         # temporal embedding E_temp in R^{T x J d}
         self.temporal_pos = nn.Parameter(torch.zeros(1, frames, width))
         self.temporal_blocks = nn.ModuleList(
             ConvFormerBlock(width, frames, stream="temporal", qkv=self.temporal_qkv_mode, drop_path=p, **common)
-            for p in torch.linspace(0, drop_path, temporal_depth).tolist())
+            for p in drop_path_rates(drop_path, temporal_depth))
         self.temporal_norm = nn.LayerNorm(width, eps=1e-6)
         # head: down-sample the joint features (Linear J*d -> 3J), then a temporal convolution T -> 1
         self.head_linear = nn.Linear(width, joints * out_dim)

@@ -52,7 +52,7 @@ from torch import nn
 from ..camera import project
 from ..data.dataset import PoseDataset
 from ..data.samplers import edge_index
-from ..nn.layers import DropPath
+from ..nn.layers import DropPath, drop_path_rates
 from ..skeleton import H36M_17, Skeleton, flip_poses
 
 CONFIGS = {
@@ -213,7 +213,7 @@ class GUMLP(nn.Module):
         self.joints, self.in_chans, self.skeleton = joints, in_chans, skeleton
         self.embed = nn.Sequential(nn.Linear(in_chans, embed_hidden), nn.Linear(embed_hidden, channels))
         adjacency = uao_adjacency(skeleton) if skeleton is H36M_17 else uao_adjacency(skeleton, ())
-        dpr = torch.linspace(0, drop_path, layers).tolist()
+        dpr = drop_path_rates(drop_path, layers)
         self.blocks = nn.ModuleList(GUMLPBlock(joints, channels, channel_hidden, adjacency, p, spatial_hidden)
                                     for p in dpr)
         self.norm_mu = nn.LayerNorm(channels, eps=1e-6)

@@ -23,6 +23,14 @@ def explicit_attention():
         _EXPLICIT_ATTENTION = previous
 
 
+def drop_path_rates(max_rate: float, depth: int) -> list[float]:
+    """Stochastic-depth rates rising linearly from 0 to `max_rate` over `depth` blocks (as MixSTE and its successors).
+
+    Computed on the CPU, so a model can be built under `torch.device("meta")` without allocating its weights.
+    """
+    return torch.linspace(0, max_rate, depth, device="cpu").tolist()
+
+
 class DropPath(nn.Module):
     """Stochastic depth: drop the whole residual branch of a sample with probability p during training."""
 

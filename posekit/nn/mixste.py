@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import TransformerBlock
+from .layers import TransformerBlock, drop_path_rates
 
 CONFIGS = {
     "paper": dict(frames=243, dim=512, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1),
@@ -32,7 +32,7 @@ class MixSTE(nn.Module):
         self.joint_embed = nn.Linear(in_chans, dim)
         self.spatial_pos = nn.Parameter(torch.zeros(1, joints, dim))
         self.temporal_pos = nn.Parameter(torch.zeros(1, frames, dim))
-        dpr = torch.linspace(0, drop_path, depth).tolist()
+        dpr = drop_path_rates(drop_path, depth)
         hidden = int(dim * mlp_ratio)
         self.spatial_blocks = nn.ModuleList(TransformerBlock(dim, heads, hidden, qkv_bias, drop_path=p) for p in dpr)
         self.temporal_blocks = nn.ModuleList(TransformerBlock(dim, heads, hidden, qkv_bias, drop_path=p) for p in dpr)
