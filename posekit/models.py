@@ -46,6 +46,14 @@ def build_model(name: str, config: str = "cpu", frames: int | None = None, **ove
     return getattr(importlib.import_module(module), func)(config, frames=frames, **overrides)
 
 
+def configuration(table: dict, config: str, frames: int | None = None, **overrides) -> dict:
+    """The keyword arguments of a model at configuration `config` of its `table` (the module's CONFIGS), with the
+    clip length `frames` (when given) and `overrides` applied; one clear error for an unknown configuration."""
+    if config not in table:
+        raise ValueError(f"unknown configuration {config!r}; choose one of {', '.join(table)}")
+    return {**table[config], **({"frames": frames} if frames else {}), **overrides}
+
+
 def count_parameters(model: nn.Module) -> int:
     """sum(p.numel()) over model.parameters(): the papers' convention (buffers excluded)."""
     return sum(p.numel() for p in model.parameters())

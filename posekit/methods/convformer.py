@@ -44,6 +44,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..models import configuration
 from ..nn import layers
 from ..nn.layers import DropPath, Mlp, drop_path_rates
 
@@ -396,10 +397,7 @@ def projection_support(attention: ConvAttention, token: int, channel: int, which
 
 def build(config: str = "cpu", frames: int | None = None, **overrides) -> ConvFormer:
     """ConvFormer at a named configuration ('paper', 'gpu', 'cpu', 'smoke'); `frames` and keywords override it."""
-    if config not in CONFIGS:
-        raise ValueError(f"unknown configuration {config!r}; choose one of {', '.join(CONFIGS)}")
-    cfg = {**CONFIGS[config], **({"frames": frames} if frames else {}), **overrides}
-    return ConvFormer(**cfg)
+    return ConvFormer(**configuration(CONFIGS, config, frames, **overrides))
 
 
 def build_single(config: str = "cpu", frames: int | None = None, **overrides) -> ConvFormer:

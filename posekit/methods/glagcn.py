@@ -49,6 +49,7 @@ from torch.nn import functional as F
 from .. import metrics
 from .. import train as training
 from ..data.dataset import PoseDataset
+from ..models import configuration
 from ..data.samplers import ClipBank, edge_index
 from ..skeleton import H36M_17, Skeleton, flip_poses
 
@@ -383,8 +384,7 @@ def fit(model: nn.Module, data, config: training.TrainConfig, val: PoseDataset |
 def build(config: str = "cpu", frames: int | None = None, **overrides) -> GLAGCN:
     """GLA-GCN at a named configuration; `frames` (27, 81, 243) and keywords (head, graph, global_branch,
     channels, ...) override it. build('paper', global_branch=False) is the released H36M model."""
-    cfg = {**CONFIGS[config], **({"frames": frames} if frames else {}), **overrides}
-    return GLAGCN(**cfg)
+    return GLAGCN(**configuration(CONFIGS, config, frames, **overrides))
 
 
 def build_released(config: str = "cpu", frames: int | None = None, **overrides) -> GLAGCN:

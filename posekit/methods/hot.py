@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..models import configuration
 from ..nn import layers as _layers
 from ..nn.mixste import CONFIGS as MIXSTE_CONFIGS
 from ..nn.mixste import MixSTE
@@ -354,9 +355,7 @@ class TPCMixSTE(_PrunedMixSTE):
 # ------------------------------------------------------------------------------------------- builders
 
 def _config(table: dict, config: str, frames: int | None, overrides: dict) -> dict:
-    if config not in table:
-        raise ValueError(f"unknown configuration {config!r}; choose one of {', '.join(table)}")
-    cfg = dict(table[config])
+    cfg = configuration(table, config)
     if frames and frames != cfg["frames"] and "tokens" not in overrides:
         cfg["tokens"] = max(1, round(frames * cfg["tokens"] / cfg["frames"]))  # keep the ratio f / F
     if frames:

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models import configuration
 from ..nn.mixste import CONFIGS as MIXSTE_CONFIGS
 from ..nn.mixste import MixSTE
 from ..skeleton import H36M_17, Skeleton
@@ -289,10 +290,7 @@ def attention_qkv(block: nn.Module, tokens: torch.Tensor) -> tuple[torch.Tensor,
 
 def build(config: str = "cpu", frames: int | None = None, **overrides) -> KTPFormer:
     """KTPFormer at a named configuration ('paper', 'gpu', 'cpu', 'smoke'); `frames` and keywords override it."""
-    if config not in CONFIGS:
-        raise ValueError(f"unknown configuration {config!r}; choose one of {', '.join(CONFIGS)}")
-    cfg = {**CONFIGS[config], **({"frames": frames} if frames else {}), **overrides}
-    return KTPFormer(**cfg)
+    return KTPFormer(**configuration(CONFIGS, config, frames, **overrides))
 
 
 def build_kpa_only(config: str = "cpu", frames: int | None = None, **overrides) -> KTPFormer:

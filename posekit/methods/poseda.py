@@ -61,6 +61,7 @@ from tqdm.auto import tqdm
 
 from ..camera import Camera
 from ..data.dataset import PoseDataset
+from ..models import configuration
 from ..nn.tcn import TemporalConvLifter
 from ..skeleton import H36M_17, Skeleton
 
@@ -84,9 +85,7 @@ def build(config: str = "cpu", frames: int | None = None, **overrides) -> Tempor
     if frames not in (None, 1):
         raise ValueError(f"PoseDA's backbone is single-frame (frames=1), got frames={frames}; adapt any other "
                          f"posekit lifter with posekit.methods.poseda.adapt")
-    if config not in CONFIGS:
-        raise ValueError(f"unknown configuration {config!r}; choose one of {', '.join(CONFIGS)}")
-    return TemporalConvLifter(**{**CONFIGS[config], **overrides})
+    return TemporalConvLifter(**configuration(CONFIGS, config, **overrides))
 
 
 # ============================================================================ helpers

@@ -52,6 +52,7 @@ from torch import nn
 from ..camera import project
 from ..data.dataset import PoseDataset
 from ..data.samplers import edge_index
+from ..models import configuration
 from ..nn.layers import DropPath, drop_path_rates
 from ..skeleton import H36M_17, Skeleton, flip_poses
 
@@ -247,7 +248,7 @@ def build(config: str = "cpu", frames: int | None = None, **overrides) -> GUMLP:
     """GUMLP at a named configuration ('paper' = the official defaults, 4,509,059 parameters)."""
     if frames not in (None, 1):
         raise ValueError(f"the UAO lifter is single-frame; frames must be 1 (or None), got {frames}")
-    return GUMLP(**{**CONFIGS[config], **overrides})
+    return GUMLP(**configuration(CONFIGS, config, **overrides))
 
 
 # ======================================================================== 2. the heteroscedastic loss (§3)

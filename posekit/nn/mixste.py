@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models import configuration
 from .layers import TransformerBlock, drop_path_rates
 
 CONFIGS = {
@@ -72,5 +73,4 @@ class MixSTE(nn.Module):
 
 def build(config: str = "cpu", frames: int | None = None, **overrides) -> MixSTE:
     """MixSTE at a named configuration ('paper', 'gpu', 'cpu', 'smoke'); `frames` and keywords override it."""
-    cfg = {**CONFIGS[config], **({"frames": frames} if frames else {}), **overrides}
-    return MixSTE(**cfg)
+    return MixSTE(**configuration(CONFIGS, config, frames, **overrides))

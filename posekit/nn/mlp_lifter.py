@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models import configuration
+
 CONFIGS = {
     "paper": dict(channels=1024, blocks=2, dropout=0.5),
     "gpu": dict(channels=1024, blocks=2, dropout=0.25),
@@ -46,4 +48,4 @@ class MLPLifter(nn.Module):
 def build(config: str = "cpu", frames: int | None = None, **overrides) -> MLPLifter:
     if frames not in (None, 1):
         raise ValueError(f"the MLP lifter is single-frame; frames must be 1, got {frames}")
-    return MLPLifter(**{**CONFIGS[config], **overrides})
+    return MLPLifter(**configuration(CONFIGS, config, **overrides))

@@ -11,6 +11,8 @@ import math
 import torch
 from torch import nn
 
+from ..models import configuration
+
 CONFIGS = {
     "paper": dict(filter_widths=(3, 3, 3, 3, 3), channels=1024, dropout=0.25),
     "gpu": dict(filter_widths=(3, 3, 3, 3), channels=512, dropout=0.25),
@@ -62,7 +64,7 @@ class TemporalConvLifter(nn.Module):
 
 def build(config: str = "cpu", frames: int | None = None, **overrides) -> TemporalConvLifter:
     """TCN at a named configuration; `frames` (a power of 3) picks filter widths of 3 giving that receptive field."""
-    cfg = {**CONFIGS[config], **overrides}
+    cfg = configuration(CONFIGS, config, **overrides)
     if frames:
         n = round(math.log(frames, 3))
         if 3 ** n != frames:
