@@ -1,16 +1,18 @@
-"""Model registry: every lifter in posekit by name, built at a named configuration.
+"""The model registry: every posekit model by name, built at a named configuration.
 
 `build_model('mixste', config='cpu')` imports the module that defines the model and calls its builder with the
 configuration ('paper' = the paper's exact settings; 'gpu', 'cpu', 'smoke' = the sizes of those profiles).
-A paper's module adds its entries here when it is written (`'name': 'module:builder'`).
+`trainer_for(name)` gives the training and evaluation functions of a model: the generic ones of `posekit.train`
+unless the method brings its own procedure. The contract every entry follows is in `posekit.nn.contract`.
 """
 from __future__ import annotations
 
 import importlib
+from typing import Callable, NamedTuple
 
 from torch import nn
 
-CONFIG_NAMES = ("paper", "gpu", "cpu", "smoke")
+from .nn.contract import CONFIG_NAMES, count_parameters
 
 REGISTRY = {
     "mlp": "posekit.nn.mlp_lifter:build",
@@ -31,29 +33,38 @@ REGISTRY = {
     "glagcn-unshared": "posekit.methods.glagcn:build_unshared",
 }
 
+__all__ = ["REGISTRY", "CONFIG_NAMES", "model_names", "build_model", "trainer_for", "Trainer", "count_parameters"]
+
 
 def model_names() -> list[str]:
     return sorted(REGISTRY)
 
 
-def build_model(name: str, config: str = "cpu", frames: int | None = None, **overrides) -> nn.Module:
-    """Build model `name` at configuration `config`; `frames` overrides the clip length where it applies."""
+def _module(name: str):
     if name not in REGISTRY:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(model_names())}")
+    return importlib.import_module(REGISTRY[name].split(":")[0])
+
+
+def build_model(name: str, config: str = "cpu", frames: int | None = None, **overrides) -> nn.Module:
+    """Build model `name` at configuration `config`; `frames` overrides the clip length where it applies."""
+    module = _module(name)
     if config not in CONFIG_NAMES:
         raise ValueError(f"unknown configuration {config!r}; choose one of {', '.join(CONFIG_NAMES)}")
-    module, func = REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), func)(config, frames=frames, **overrides)
+    return getattr(module, REGISTRY[name].split(":")[1])(config, frames=frames, **overrides)
 
 
-def configuration(table: dict, config: str, frames: int | None = None, **overrides) -> dict:
-    """The keyword arguments of a model at configuration `config` of its `table` (the module's CONFIGS), with the
-    clip length `frames` (when given) and `overrides` applied; one clear error for an unknown configuration."""
-    if config not in table:
-        raise ValueError(f"unknown configuration {config!r}; choose one of {', '.join(table)}")
-    return {**table[config], **({"frames": frames} if frames else {}), **overrides}
+class Trainer(NamedTuple):
+    """How a model trains and is scored: `fit(model, data, config, val=None)` and `evaluate(model, dataset)` with
+    the signatures of `posekit.train.fit` / `posekit.train.evaluate`."""
+
+    fit: Callable
+    evaluate: Callable
 
 
-def count_parameters(model: nn.Module) -> int:
-    """sum(p.numel()) over model.parameters(): the papers' convention (buffers excluded)."""
-    return sum(p.numel() for p in model.parameters())
+def trainer_for(name: str) -> Trainer:
+    """The method's own `fit`/`evaluate` where its package defines them (GLA-GCN's whole-window targets, HoT's
+    seq2frame clips, UAO's uncertainty output), else the generic loop of `posekit.train`."""
+    from . import train
+    module = _module(name)
+    return Trainer(getattr(module, "fit", train.fit), getattr(module, "evaluate", train.evaluate))

@@ -1,29 +1,30 @@
-"""One training and evaluation loop for every posekit method.
+"""One training and evaluation loop for every posekit model.
 
-The model contract:
-- `model.receptive_field`: input frames T; `model.output`: 'sequence' (predicts all T frames) or 'center'
-  (predicts the centre frame, output (B, 1, J, 3));
-- `model(x)` takes (B, T, J, C_in) and returns the 3D pose (B, T or 1, J, 3) in root-relative metres, or a tuple
-  whose first element is that pose (e.g. a pose and its uncertainty);
-- the training loss is `loss_fn(output, target)` if given, else `model.loss(output, target)` if the model has
-  one, else MPJPE.
+The model contract is `posekit.nn.contract`: `model.receptive_field`, `model.output` ('sequence' or 'center'),
+`model.example_input(batch)`, an optional `model.loss(output, target)`; `model(x)` returns the 3D pose in
+root-relative metres or a tuple whose first element is that pose. The training loss is `loss_fn(output, target)` if
+given, else `LOSSES[config.loss]`, else the model's own loss, else MPJPE.
+
+The data contract: `fit` takes any *batch source*, an object with `batches(batch_size, rng, flip, max_items,
+shard)` yielding (inputs, targets) tensors and `num_batches(batch_size, max_items, world)` (`BatchSource`); a
+`PoseDataset` of keypoint sequences is turned into one (`ClipBank`) with the model's receptive field and output.
 
 `fit` runs AdamW with a per-epoch exponential learning-rate decay (the schedule of MixSTE, KTPFormer and HoT),
 flip augmentation, tqdm progress, a loss/metric history, checkpoints with exact resume, bf16 autocast on CUDA,
 DistributedDataParallel under `torchrun`, and stops with a clear message on a non-finite loss. `evaluate` runs the
-Human3.6M protocol: every test frame predicted once (optionally averaged with the flipped input), the predicted
-root set to 0 like the target's, errors pooled per action and averaged over actions.
+Human3.6M protocol on a `PoseDataset` (every test frame predicted once, optionally averaged with the flipped input,
+the predicted root set to 0 like the target's, errors pooled per action and averaged over actions), and scores any
+other batch source batch by batch.
 """
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Protocol
 
 import numpy as np
 import torch
@@ -31,14 +32,24 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import metrics
 from .data.dataset import PoseDataset
-from .data.samplers import ClipBank, edge_index, eval_chunk_starts
+from .data.samplers import ClipBank
+from .evaluation import EvalResult, evaluate, is_batch_source, mean_pose_predictions, predict, resolve_device
+from .nn.contract import mpjpe_loss
+from .nn.mixste import mixste_loss
 from .profiles import Profile
-from .skeleton import flip_poses
 
-# MixSTE's joint weights for WMPJPE (mixste.md section 3), Human3.6M-17 order.
-MIXSTE_JOINT_WEIGHTS = (1, 1, 2.5, 2.5, 1, 2.5, 2.5, 1, 1, 1, 1.5, 1.5, 4, 4, 1.5, 4, 4)
+LOSSES = {"mpjpe": mpjpe_loss, "mixste": mixste_loss}
+
+
+class BatchSource(Protocol):
+    """What `fit` trains on: batches of (inputs, targets) tensors, shuffled by `rng`, mirrored at random when `flip`,
+    capped at `max_items` items per epoch, and sharded as (rank, world) for distributed training."""
+
+    def batches(self, batch_size: int, rng: np.random.Generator | None = None, flip: bool = False,
+                max_items: int | None = None, shard: tuple[int, int] = (0, 1)) -> Iterator[tuple]: ...
+
+    def num_batches(self, batch_size: int, max_items: int | None = None, world: int = 1) -> int: ...
 
 
 def seed_everything(seed: int) -> None:
@@ -46,44 +57,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
     torch.manual_seed(seed)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} requested but CUDA is not available; use device='cpu' or 'auto'")
-    return torch.device(device)
-
-
-# ---------------------------------------------------------------- losses
-
-def mpjpe_loss(output, target: torch.Tensor) -> torch.Tensor:
-    """Mean Euclidean joint error (Protocol #1) as a training loss."""
-    return metrics.mpjpe_torch(_pose(output), target)
-
-
-def mixste_loss(output, target: torch.Tensor) -> torch.Tensor:
-    """MixSTE's loss (mixste.md section 3): WMPJPE + 0.5 * temporal consistency + 2.0 * MPJVE.
-
-    Uses a plain backward, as HoT's re-implementation does, not the official code's 1/2 L^2 gradient quirk.
-    """
-    pred = _pose(output)
-    w = pred.new_tensor(MIXSTE_JOINT_WEIGHTS[:pred.shape[-2]] if pred.shape[-2] == 17 else [1.0] * pred.shape[-2])
-    loss = metrics.mpjpe_torch(pred, target, w)
-    if pred.shape[1] > 1:
-        dp, dt = pred[:, 1:] - pred[:, :-1], target[:, 1:] - target[:, :-1]
-        tc = (w[:, None] * dp ** 2).mean()
-        mpjve = torch.linalg.norm(dp - dt, dim=-1).mean()
-        loss = loss + 0.5 * tc + 2.0 * mpjve
-    return loss
-
-
-LOSSES = {"mpjpe": mpjpe_loss, "mixste": mixste_loss}
-
-
-def _pose(output) -> torch.Tensor:
-    return output[0] if isinstance(output, (tuple, list)) else output
 
 
 # ---------------------------------------------------------------- configuration and history
@@ -143,9 +116,10 @@ def _distributed() -> tuple[int, int]:
     return (dist.get_rank(), dist.get_world_size()) if world > 1 else (0, 1)
 
 
-def fit(model: nn.Module, data: PoseDataset | ClipBank, config: TrainConfig, val: PoseDataset | None = None,
+def fit(model: nn.Module, data: PoseDataset | BatchSource, config: TrainConfig, val=None,
         loss_fn: Callable | None = None, profile: Profile | None = None) -> History:
-    """Train `model` on `data` (a PoseDataset or a prepared ClipBank); validate on `val` every `eval_every` epochs.
+    """Train `model` on `data` (a PoseDataset or any batch source); validate on `val` (a PoseDataset or a batch
+    source) every `eval_every` epochs.
 
     The same seed and config give the same numbers on the same machine; an interrupted run with a
     `checkpoint_dir` resumes from its last finished epoch to the same result.
@@ -156,7 +130,7 @@ def fit(model: nn.Module, data: PoseDataset | ClipBank, config: TrainConfig, val
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
         torch.cuda.set_device(device)
     seed_everything(config.seed)
-    bank = data if isinstance(data, ClipBank) else ClipBank(data, model.receptive_field, model.output, config.stride)
+    bank = data if is_batch_source(data) else ClipBank(data, model.receptive_field, model.output, config.stride)
     model.to(device)
     if loss_fn is None:
         loss_fn = LOSSES[config.loss] if config.loss else getattr(model, "loss", mpjpe_loss)
@@ -238,118 +212,6 @@ def _float(out):
     return out.float()
 
 
-# ---------------------------------------------------------------- evaluation
-
-@dataclass
-class EvalResult:
-    """Errors in millimetres. per_action: {action: MPJPE} plus 'Average' (the protocol's number)."""
-
-    mpjpe: float
-    p_mpjpe: float
-    n_mpjpe: float
-    mpjve: float
-    pck: float
-    auc: float
-    per_action: dict
-    per_action_p_mpjpe: dict
-    per_joint: np.ndarray
-    frames: int
-    seconds: float
-    predictions: dict | None = None
-
-    def summary(self) -> dict:
-        return {"MPJPE": self.mpjpe, "P-MPJPE": self.p_mpjpe, "N-MPJPE": self.n_mpjpe, "MPJVE": self.mpjve,
-                "PCK": self.pck, "AUC": self.auc}
-
-    def __repr__(self) -> str:
-        return (f"EvalResult(MPJPE {self.mpjpe:.1f} mm, P-MPJPE {self.p_mpjpe:.1f} mm, N-MPJPE {self.n_mpjpe:.1f} mm, "
-                f"MPJVE {self.mpjve:.2f} mm, PCK {self.pck:.1f}, AUC {self.auc:.1f}, {self.frames} frames)")
-
-
-@torch.no_grad()
-def predict(model: nn.Module, dataset: PoseDataset, flip_test: bool = True, batch_size: int = 256,
-            device: str | torch.device = "auto") -> dict[str, np.ndarray]:
-    """Predict every frame of every sequence once: {sequence name: (T, J, 3) metres, root joint set to 0}.
-
-    Sequence models see non-overlapping clips from frame 0 (the last edge-padded, padded frames dropped); centre
-    models see one window per frame. flip_test averages with the un-flipped prediction of the mirrored input.
-    """
-    device = resolve_device(device) if isinstance(device, str) else device
-    model.eval().to(device)
-    frames, mode = model.receptive_field, model.output
-    out = {}
-    for seq in dataset:
-        length = seq.num_frames
-        if mode == "sequence":
-            starts = eval_chunk_starts(length, frames)
-        else:
-            starts = np.arange(length) - (frames - 1) // 2
-        idx = edge_index(starts, frames, np.full(len(starts), length))
-        preds = []
-        for i in range(0, len(idx), batch_size):
-            x = torch.from_numpy(seq.keypoints_2d[idx[i:i + batch_size]]).to(device)
-            y = _pose(model(x)).float()
-            if flip_test:
-                yf = flip_poses(_pose(model(flip_poses(x, dataset.skeleton))).float(), dataset.skeleton)
-                y = (y + yf) / 2
-            preds.append(y.cpu().numpy())
-        pred = np.concatenate(preds)
-        pred = pred.reshape(-1, *pred.shape[2:])[:length] if mode == "sequence" else pred[:, 0]
-        pred[:, dataset.skeleton.root] = 0.0
-        out[seq.name] = pred
-    return out
-
-
-def evaluate(model: nn.Module | None, dataset: PoseDataset, flip_test: bool = True, batch_size: int = 256,
-             device: str | torch.device = "auto", predictions: dict | None = None,
-             with_predictions: bool = True) -> EvalResult:
-    """MPJPE, P-MPJPE, N-MPJPE, MPJVE, PCK@150 and AUC (mm, %), per action and per joint, on `dataset`.
-
-    Pass `predictions` ({sequence name: (T, J, 3)}) to score them without a model. Frames with `valid` False
-    are left out. PCK/AUC use the 14 joints of the MPI-INF-3DHP protocol.
-    """
-    t0 = time.perf_counter()
-    if predictions is None:
-        predictions = predict(model, dataset, flip_test, batch_size, device)
-    per_frame, per_frame_p, all_pred, all_gt, vel = {}, {}, [], [], []
-    for seq in dataset:
-        pred, gt = predictions[seq.name], seq.poses_3d
-        if seq.valid is not None:
-            keep = seq.valid.astype(bool)
-            if len(pred) > 1:
-                vel.append((metrics.joint_errors(np.diff(pred, axis=0), np.diff(gt, axis=0))[keep[1:] & keep[:-1]]))
-            pred, gt = pred[keep], gt[keep]
-        elif len(pred) > 1:
-            vel.append(metrics.joint_errors(np.diff(pred, axis=0), np.diff(gt, axis=0)))
-        if len(gt) == 0:
-            continue
-        per_frame.setdefault(seq.action, []).append(metrics.joint_errors(pred, gt).mean(-1))
-        aligned = metrics.procrustes_align(pred, gt)
-        per_frame_p.setdefault(seq.action, []).append(metrics.joint_errors(aligned, gt).mean(-1))
-        all_pred.append(pred)
-        all_gt.append(gt)
-    if not all_gt:
-        raise ValueError(f"dataset {dataset.name!r} has no valid frames to evaluate")
-    pred, gt = np.concatenate(all_pred), np.concatenate(all_gt)
-    per_action = metrics.to_mm(metrics.per_action({a: np.concatenate(v) for a, v in per_frame.items()}))
-    per_action_p = metrics.to_mm(metrics.per_action({a: np.concatenate(v) for a, v in per_frame_p.items()}))
-    joints = metrics.PCK_JOINTS_H36M if dataset.skeleton.num_joints == 17 else None
-    return EvalResult(
-        mpjpe=per_action["Average"], p_mpjpe=per_action_p["Average"],
-        n_mpjpe=1000 * metrics.n_mpjpe(pred, gt),
-        mpjve=1000 * float(np.concatenate([v.ravel() for v in vel]).mean()) if vel else math.nan,
-        pck=metrics.pck(pred, gt, joints=joints), auc=metrics.auc(pred, gt, joints=joints),
-        per_action=per_action, per_action_p_mpjpe=per_action_p,
-        per_joint=1000 * metrics.joint_errors(pred, gt).mean(0), frames=len(gt),
-        seconds=time.perf_counter() - t0, predictions=predictions if with_predictions else None)
-
-
-def mean_pose_predictions(train: PoseDataset, test: PoseDataset) -> dict[str, np.ndarray]:
-    """The trivial baseline: every test frame gets the mean root-relative training pose (camera frame)."""
-    mean = np.concatenate([s.poses_3d for s in train]).mean(0)
-    return {s.name: np.repeat(mean[None], s.num_frames, 0) for s in test}
-
-
 def prepare_data(dataset: PoseDataset, profile: Profile) -> tuple[PoseDataset, PoseDataset]:
     """The (train, test) split a profile trains and evaluates on: downsampled, test sequences subsampled/truncated."""
     ds = dataset.downsample(profile.downsample)
@@ -357,3 +219,7 @@ def prepare_data(dataset: PoseDataset, profile: Profile) -> tuple[PoseDataset, P
     if profile.test_max_frames:
         test = test.truncate(profile.test_max_frames)
     return ds.train, test
+
+
+__all__ = ["fit", "TrainConfig", "History", "BatchSource", "LOSSES", "prepare_data", "seed_everything",
+           "resolve_device", "evaluate", "predict", "EvalResult", "mean_pose_predictions"]

@@ -4,7 +4,7 @@ import torch
 
 from posekit.complexity import flops_full, flops_linear, report
 from posekit.models import build_model, count_parameters, model_names
-from posekit.nn import Attention, DropPath, GraphConv, normalize_adjacency
+from posekit.nn import Attention, DropPath
 from posekit.skeleton import H36M_17
 
 
@@ -69,18 +69,6 @@ def test_drop_path_is_identity_in_eval_and_unbiased_in_train():
     x = torch.ones(20000, 1)
     assert torch.equal(dp.eval()(x), x)
     assert dp.train()(x).mean().item() == pytest.approx(1.0, abs=0.05)
-
-
-def test_graph_conv_and_adjacency_normalisation():
-    a = normalize_adjacency(H36M_17.adjacency())
-    assert np.allclose(a, a.T)
-    assert np.allclose(a[3, 3], 1 / 2)  # a leaf: degree 1 + self loop
-    row = normalize_adjacency(H36M_17.adjacency(), mode="row")
-    assert np.allclose(row.sum(1), 1)
-    gc = GraphConv(2, 8, a)
-    assert gc(torch.randn(4, 17, 2)).shape == (4, 17, 8)
-    with pytest.raises(ValueError, match="mode"):
-        normalize_adjacency(H36M_17.adjacency(), mode="col")
 
 
 def test_unknown_model_and_config_errors():

@@ -44,7 +44,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..models import configuration
+from ..nn.contract import configuration
 from ..nn import layers
 from ..nn.layers import DropPath, Mlp, drop_path_rates
 
@@ -212,7 +212,7 @@ class ConvAttention(nn.Module):
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """softmax(q k^T * scale) v for (B, heads, N, c) tensors (Eq. 3); keeps the map when asked."""
-        if self.keep_attention or self.attn_drop.p > 0 or layers._EXPLICIT_ATTENTION:
+        if self.keep_attention or self.attn_drop.p > 0 or layers.attention_is_explicit():
             attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
             if self.keep_attention:
                 self.attention_map = attn.detach()

@@ -49,7 +49,7 @@ from torch.nn import functional as F
 from .. import metrics
 from .. import train as training
 from ..data.dataset import PoseDataset
-from ..models import configuration
+from ..nn.contract import configuration
 from ..data.samplers import ClipBank, edge_index
 from ..skeleton import H36M_17, Skeleton, flip_poses
 

@@ -41,11 +41,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..models import configuration
+from ..nn.contract import configuration
 from ..nn import layers as _layers
 from ..nn.mixste import CONFIGS as MIXSTE_CONFIGS
 from ..nn.mixste import MixSTE
-from ..train import mixste_loss
+from ..nn.mixste import mixste_loss
 
 # Model sizes per configuration: the MixSTE backbone of the same name plus where to prune and how many frames to
 # keep. 'paper' is HoT w. MixSTE (hot.md section 2): F = 243, keep f = 81 after layer 3 of 8. The smaller ones keep
@@ -236,7 +236,7 @@ class TokenRecoveringAttention(nn.Module):
         q = self.linear_q(queries).reshape(b * j, self.frames, h, d).transpose(1, 2)
         k = self.linear_k(kv).reshape(b * j, f, h, d).transpose(1, 2)
         v = self.linear_v(kv).reshape(b * j, f, h, d).transpose(1, 2)
-        if self.keep_attention or _layers._EXPLICIT_ATTENTION:
+        if self.keep_attention or _layers.attention_is_explicit():
             attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
             if self.keep_attention:
                 self.attention_map = attn.detach()

@@ -36,11 +36,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models import configuration
+from ..nn.contract import configuration
 from ..nn.mixste import CONFIGS as MIXSTE_CONFIGS
 from ..nn.mixste import MixSTE
 from ..skeleton import H36M_17, Skeleton
-from ..train import mixste_loss
+from ..nn.mixste import mixste_loss
 
 CONFIGS = MIXSTE_CONFIGS  # the backbone's sizes: the ablation compares KTPFormer with the MixSTE of the same name
 

@@ -61,7 +61,7 @@ from tqdm.auto import tqdm
 
 from ..camera import Camera
 from ..data.dataset import PoseDataset
-from ..models import configuration
+from ..nn.contract import configuration
 from ..nn.tcn import TemporalConvLifter
 from ..skeleton import H36M_17, Skeleton
 

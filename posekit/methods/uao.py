@@ -52,7 +52,7 @@ from torch import nn
 from ..camera import project
 from ..data.dataset import PoseDataset
 from ..data.samplers import edge_index
-from ..models import configuration
+from ..nn.contract import configuration
 from ..nn.layers import DropPath, drop_path_rates
 from ..skeleton import H36M_17, Skeleton, flip_poses
 

@@ -1,14 +1,18 @@
-"""Shared building blocks: drop path, MLP, multi-head self-attention, the pre-norm transformer block, graph
-convolution and adjacency normalisation. Shapes are (batch, tokens, channels) unless stated."""
+"""Shared building blocks: drop path, MLP, multi-head self-attention and the pre-norm transformer block.
+Shapes are (batch, tokens, channels) unless stated."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 
-import numpy as np
 import torch
 from torch import nn
 
 _EXPLICIT_ATTENTION = False
+
+
+def attention_is_explicit() -> bool:
+    """True inside `explicit_attention()`: attention modules then compute softmax(q k^T) v with plain matmuls."""
+    return _EXPLICIT_ATTENTION
 
 
 @contextmanager
@@ -89,7 +93,7 @@ class Attention(nn.Module):
 
     def attend(self, q, k, v):
         """softmax(q k^T / sqrt(d)) v for (B, heads, N, d) tensors; keeps the map when asked."""
-        if self.keep_attention or self.attn_drop.p > 0 or _EXPLICIT_ATTENTION:
+        if self.keep_attention or self.attn_drop.p > 0 or attention_is_explicit():
             attn = (q @ k.transpose(-2, -1)) * self.scale
             attn = attn.softmax(dim=-1)
             if self.keep_attention:
@@ -113,30 +117,3 @@ class TransformerBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x)))
         return x + self.drop_path(self.mlp(self.norm2(x)))
-
-
-def normalize_adjacency(adj: np.ndarray, mode: str = "symmetric", self_loops: bool = True) -> np.ndarray:
-    """Normalise a 0/1 adjacency (N, N): 'symmetric' D^-1/2 A D^-1/2 (Kipf & Welling) or 'row' D^-1 A."""
-    a = np.asarray(adj, dtype=np.float64)
-    if self_loops:
-        a = a + np.eye(len(a))
-    deg = a.sum(1)
-    deg[deg == 0] = 1.0
-    if mode == "symmetric":
-        d = 1.0 / np.sqrt(deg)
-        return (a * d[:, None] * d[None, :]).astype(np.float32)
-    if mode == "row":
-        return (a / deg[:, None]).astype(np.float32)
-    raise ValueError(f"mode must be 'symmetric' or 'row', got {mode!r}")
-
-
-class GraphConv(nn.Module):
-    """Graph convolution X' = A X W + b over the node axis of (B, N, C_in) with a fixed normalised A (N, N)."""
-
-    def __init__(self, in_dim: int, out_dim: int, adjacency: np.ndarray, bias: bool = True):
-        super().__init__()
-        self.register_buffer("adjacency", torch.as_tensor(adjacency, dtype=torch.float32))
-        self.linear = nn.Linear(in_dim, out_dim, bias=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.adjacency @ self.linear(x)

@@ -1,15 +1,17 @@
-"""MixSTE (Zhang et al., CVPR 2022): seq2seq lifter alternating spatial attention over the joints of a frame
-with temporal attention over the frames of one joint ("joint separation"). Facts in
-`shared/reference/mixste.md`: shared Spatial_norm / Temporal_norm, positional embeddings added once in
-layer 0, drop-path linspace(0, 0.1, depth), LayerNorm eps 1e-6 (the head's default 1e-5), PyTorch default init.
-At 243 frames, width 512, depth 8, 8 heads, MLP ratio 2: 33,783,811 parameters.
+"""MixSTE (Zhang et al., "MixSTE: Seq2seq Mixed Spatio-Temporal Encoder for 3D Human Pose Estimation in Video",
+CVPR 2022; official code github.com/JinluZhang1126/MixSTE, `common/model_cross.py`): a seq2seq lifter alternating
+spatial attention over the joints of a frame with temporal attention over the frames of one joint ("joint
+separation", Sec. 3.2). As in the official code: one Spatial_norm / Temporal_norm instance shared by all layers,
+positional embeddings added once in layer 0, drop-path linspace(0, 0.1, depth), LayerNorm eps 1e-6 (the head's
+default 1e-5), PyTorch default init. At 243 frames, width 512, depth 8, 8 heads, MLP ratio 2: 33,783,811 parameters.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ..models import configuration
+from .. import metrics
+from .contract import KeypointInput, configuration, pose_of
 from .layers import TransformerBlock, drop_path_rates
 
 CONFIGS = {
@@ -20,7 +22,29 @@ CONFIGS = {
 }
 
 
-class MixSTE(nn.Module):
+# WMPJPE joint weights (Sec. 3.4), Human3.6M-17 order: limbs' ends weigh more.
+JOINT_WEIGHTS = (1, 1, 2.5, 2.5, 1, 2.5, 2.5, 1, 1, 1, 1.5, 1.5, 4, 4, 1.5, 4, 4)
+
+
+def mixste_loss(output, target: torch.Tensor) -> torch.Tensor:
+    """MixSTE's loss (Sec. 3.4, Eq. 7-10): WMPJPE + 0.5 * temporal consistency + 2.0 * MPJVE, (B, T, J, 3) in metres.
+
+    Uses a plain backward, as HoT's re-implementation does, not the official code's 1/2 L^2 gradient quirk.
+    """
+    pred = pose_of(output)
+    if pred.shape != target.shape:
+        raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
+    w = pred.new_tensor(JOINT_WEIGHTS if pred.shape[-2] == 17 else [1.0] * pred.shape[-2])
+    loss = metrics.mpjpe_torch(pred, target, w)
+    if pred.shape[1] > 1:
+        dp, dt = pred[:, 1:] - pred[:, :-1], target[:, 1:] - target[:, :-1]
+        tc = (w[:, None] * dp ** 2).mean()
+        mpjve = torch.linalg.norm(dp - dt, dim=-1).mean()
+        loss = loss + 0.5 * tc + 2.0 * mpjve
+    return loss
+
+
+class MixSTE(KeypointInput, nn.Module):
     """Input (B, T, J, C_in) screen-normalised 2D; output (B, T, J, 3) root-relative 3D (metres)."""
 
     output = "sequence"
@@ -29,7 +53,7 @@ class MixSTE(nn.Module):
                  heads: int = 8, mlp_ratio: float = 2.0, qkv_bias: bool = True, drop_path: float = 0.1,
                  out_dim: int = 3):
         super().__init__()
-        self.receptive_field, self.joints, self.dim, self.depth = frames, joints, dim, depth
+        self.receptive_field, self.joints, self.in_chans, self.dim, self.depth = frames, joints, in_chans, dim, depth
         self.joint_embed = nn.Linear(in_chans, dim)
         self.spatial_pos = nn.Parameter(torch.zeros(1, joints, dim))
         self.temporal_pos = nn.Parameter(torch.zeros(1, frames, dim))
@@ -64,6 +88,7 @@ class MixSTE(nn.Module):
         return x + self.temporal_pos[:, :t, None, :]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
         x = self.spatial(self.embed(x), 0)
         x = self.temporal(self.add_temporal_pos(x), 0)
         for i in range(1, self.depth):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models import configuration
+from .contract import KeypointInput, configuration
 
 CONFIGS = {
     "paper": dict(channels=1024, blocks=2, dropout=0.5),
@@ -21,7 +21,7 @@ def _layer(c: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Linear(c, c), nn.BatchNorm1d(c), nn.ReLU(), nn.Dropout(dropout))
 
 
-class MLPLifter(nn.Module):
+class MLPLifter(KeypointInput, nn.Module):
     """Input (B, 1, J, C_in) (or (B, T, J, C_in), each frame lifted alone); output (B, T, J, 3)."""
 
     output = "center"
@@ -30,7 +30,7 @@ class MLPLifter(nn.Module):
     def __init__(self, joints: int = 17, in_chans: int = 2, channels: int = 1024, blocks: int = 2,
                  dropout: float = 0.5, out_dim: int = 3):
         super().__init__()
-        self.joints, self.out_dim = joints, out_dim
+        self.joints, self.in_chans, self.out_dim = joints, in_chans, out_dim
         self.inp = nn.Sequential(nn.Linear(joints * in_chans, channels), nn.BatchNorm1d(channels), nn.ReLU(),
                                  nn.Dropout(dropout))
         self.blocks = nn.ModuleList(nn.Sequential(_layer(channels, dropout), _layer(channels, dropout))
@@ -38,6 +38,7 @@ class MLPLifter(nn.Module):
         self.out = nn.Linear(channels, joints * out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
         b, t, j, c = x.shape
         h = self.inp(x.reshape(b * t, j * c))
         for block in self.blocks:

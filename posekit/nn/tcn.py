@@ -1,4 +1,5 @@
-"""VideoPose3D-style temporal convolution lifter (Pavllo et al., CVPR 2019), `shared/reference/datasets.md` s.6.
+"""VideoPose3D-style temporal convolution lifter (Pavllo et al., "3D human pose estimation in video with temporal
+convolutions and semi-supervised training", CVPR 2019, Sec. 3; official `common/model.py`, TemporalModel).
 
 Dilated 1D convolutions over time with residual blocks; the receptive field is the product of the filter widths
 (3,3,3 -> 27 frames; 3,3,3,3,3 -> 243). A clip of exactly the receptive field gives one output frame, the centre
@@ -11,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from ..models import configuration
+from .contract import KeypointInput, configuration
 
 CONFIGS = {
     "paper": dict(filter_widths=(3, 3, 3, 3, 3), channels=1024, dropout=0.25),
@@ -21,7 +22,7 @@ CONFIGS = {
 }
 
 
-class TemporalConvLifter(nn.Module):
+class TemporalConvLifter(KeypointInput, nn.Module):
     """Input (B, T, J, C_in) with T >= receptive field; output (B, T - RF + 1, J, 3)."""
 
     output = "center"
@@ -32,7 +33,7 @@ class TemporalConvLifter(nn.Module):
         for w in filter_widths:
             if w % 2 == 0:
                 raise ValueError(f"filter widths must be odd, got {filter_widths}")
-        self.joints, self.out_dim = joints, out_dim
+        self.joints, self.in_chans, self.out_dim = joints, in_chans, out_dim
         self.receptive_field = math.prod(filter_widths)
         self.pad = [w // 2 for w in filter_widths]
         self.expand = nn.Sequential(nn.Conv1d(joints * in_chans, channels, filter_widths[0], bias=False),
@@ -51,6 +52,7 @@ class TemporalConvLifter(nn.Module):
         self.shrink = nn.Conv1d(channels, joints * out_dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
         b, t, j, c = x.shape
         if t < self.receptive_field:
             raise ValueError(f"clip has {t} frames, fewer than the receptive field {self.receptive_field}")
