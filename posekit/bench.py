@@ -16,26 +16,28 @@ import torch
 
 from . import models, profiles
 from .complexity import flops_linear, latency
-from .train import resolve_device
+from .evaluation import resolve_device
+from .nn.contract import example_input, pose_of
 
 
-def _train_throughput(model, frames, batch, device, steps=5):
+def _train_throughput(model, batch, device, steps=5):
+    """Clip frames per second through forward + backward + AdamW step, on the model's own example input."""
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    x = torch.randn(batch, frames, 17, 2, device=device)
-    out_frames = frames if model.output == "sequence" else 1
-    y = torch.zeros(batch, out_frames, 17, 3, device=device)
+    x = example_input(model, batch).to(device)
+    with torch.no_grad():
+        y = torch.zeros_like(pose_of(model(x)))
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for i in range(steps + 2):
         if i == 2:
             sync()
             t0 = time.perf_counter()
-        loss = (model(x) - y).norm(dim=-1).mean()
+        loss = (pose_of(model(x)) - y).norm(dim=-1).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
     sync()
-    return steps * batch * frames / (time.perf_counter() - t0)
+    return steps * batch * model.receptive_field / (time.perf_counter() - t0)
 
 
 def main(profile: str = "cpu", device: str = "auto") -> int:
@@ -58,9 +60,9 @@ def main(profile: str = "cpu", device: str = "auto") -> int:
     for name in ("mlp", "tcn", "mixste"):
         frames = 1 if name == "mlp" else prof.frames
         model = models.build_model(name, prof.name, frames=frames)
-        tput = _train_throughput(model, frames, prof.batch_size, dev)
-        lat = latency(model, frames=frames, device=str(dev), repeats=10)
-        big = latency(model, frames=frames, device=str(dev), repeats=5, batch=64)
+        tput = _train_throughput(model, prof.batch_size, dev)
+        lat = latency(model, device=str(dev), repeats=10)
+        big = latency(model, device=str(dev), repeats=5, batch=64)
         rows.append((f"{name} ({prof.name} size, T={frames})",
                      f"{models.count_parameters(model):,} params, {flops_linear(model) / 1e6:,.1f} MFLOPs/clip",
                      f"train {tput:,.0f} frames/s",

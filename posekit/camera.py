@@ -1,6 +1,6 @@
 """Camera model: intrinsics with Human3.6M distortion, extrinsics, projection and screen normalisation.
 
-Conventions follow VideoPose3D (`shared/reference/datasets.md` sections 4-5):
+Conventions follow VideoPose3D (Pavllo et al., CVPR 2019; `common/camera.py`, `common/h36m_dataset.py`):
 - extrinsics are a unit quaternion (w, x, y, z) rotating camera -> world and the camera centre in world metres;
 - screen normalisation maps pixels X to X / w * 2 - [1, h / w] (both axes divided by the width);
 - the normalised intrinsic vector is concat(f, c, k, p) = 9 values, with f and c in normalised screen units;
@@ -227,7 +227,7 @@ def look_at(position, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
     return matrix_to_quaternion(np.stack([x, y, z], axis=1))
 
 
-# Human3.6M intrinsics (datasets.md section 4), in the camera order 54138969, 55011271, 58860488, 60457274.
+# Human3.6M intrinsics (as VideoPose3D's `common/h36m_dataset.py` lists them), in the camera order 54138969, 55011271, 58860488, 60457274.
 H36M_INTRINSICS = [
     dict(id="54138969", center=[512.54150390625, 515.4514770507812], focal_length=[1145.0494384765625, 1143.7811279296875],
          radial_distortion=[-0.20709891617298126, 0.24777518212795258, -0.0030751503072679043],
@@ -243,7 +243,8 @@ H36M_INTRINSICS = [
          tangential_distortion=[-0.0005872055771760643, -0.0018133620033040643], res_w=1000, res_h=1002, azimuth=-110),
 ]
 
-# Per-subject extrinsics: (quaternion camera -> world, camera centre in mm), cameras 0..3 (datasets.md section 4).
+# Per-subject extrinsics: (quaternion camera -> world, camera centre in mm), cameras 0..3 (VideoPose3D's
+# `common/h36m_dataset.py`).
 H36M_EXTRINSICS = {
     "S1": [([0.1407056450843811, -0.1500701755285263, -0.755240797996521, 0.6223280429840088], [1841.1070556640625, 4955.28466796875, 1563.4454345703125]),
            ([0.6157187819480896, -0.764836311340332, -0.14833825826644897, 0.11794740706682205], [1761.278564453125, -5078.0068359375, 1606.2650146484375]),

@@ -7,13 +7,13 @@
     posekit notebooks [NAMES ...] --profile P --out DIR
     posekit bench [--profile cpu] [--device cpu|cuda]
 
-A method module may replace the generic loop by defining `fit(model, train, config, val)` and/or
-`evaluate(model, test)` with the signatures of `posekit.train.fit` / `posekit.train.evaluate`.
+A method may replace the generic loop with its own `fit` / `evaluate` (`posekit.models.trainer_for`). The clip length
+of a run is the model's configuration for the profile (its CONFIGS entry, e.g. 27 frames for MixSTE at 'cpu', 9 for
+ConvFormer's small model) unless --frames says otherwise; every run prints it.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import time
@@ -23,12 +23,6 @@ import torch
 
 from . import models, profiles
 from . import train as training
-
-
-def _method_module(name: str):
-    if name not in models.REGISTRY:
-        raise SystemExit(f"posekit: unknown method {name!r}; known: {', '.join(models.model_names())}")
-    return importlib.import_module(models.REGISTRY[name].split(":")[0])
 
 
 def _load(args, profile):
@@ -47,26 +41,27 @@ def cmd_data(args) -> int:
 
 
 def _model_and_profile(args):
+    if args.method not in models.REGISTRY:
+        raise SystemExit(f"posekit: unknown method {args.method!r}; known: {', '.join(models.model_names())}")
     profile = profiles.get_profile(args.profile)
-    frames = args.frames
-    model = models.build_model(args.method, config=profile.name, frames=frames)
+    model = models.build_model(args.method, config=profile.name, frames=args.frames)
+    print(f"posekit {args.command}: {args.method} at configuration {profile.name!r}, clip length "
+          f"{model.receptive_field} frames", file=sys.stderr)
     return model, profile
 
 
 def cmd_train(args) -> int:
     model, profile = _model_and_profile(args)
-    module = _method_module(args.method)
+    trainer = models.trainer_for(args.method)
     train, test = _load(args, profile)
     overrides = {k: v for k, v in dict(epochs=args.epochs, seed=args.seed, device=args.device,
                                        batch_size=args.batch_size, lr=args.lr).items() if v is not None}
     out = Path(args.out)
     config = training.TrainConfig.from_profile(profile, checkpoint_dir=str(out / "checkpoint"), **overrides)
-    fit = getattr(module, "fit", training.fit)
-    evaluate = getattr(module, "evaluate", training.evaluate)
     t0 = time.perf_counter()
-    history = fit(model, train, config, val=None)
+    history = trainer.fit(model, train, config, val=None)
     train_seconds = time.perf_counter() - t0
-    result = evaluate(model, test)
+    result = trainer.evaluate(model, test)
     baseline = training.evaluate(None, test, predictions=training.mean_pose_predictions(train, test))
     out.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model.state_dict(), "method": args.method, "config": profile.name,
@@ -83,11 +78,10 @@ def cmd_train(args) -> int:
 
 def cmd_eval(args) -> int:
     model, profile = _model_and_profile(args)
-    module = _method_module(args.method)
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     model.load_state_dict(state.get("model", state))
     _, test = _load(args, profile)
-    result = getattr(module, "evaluate", training.evaluate)(model, test)
+    result = models.trainer_for(args.method).evaluate(model, test)
     summary = {"method": args.method, "data": args.data, **result.summary(), "per_action": result.per_action}
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -155,7 +149,8 @@ def parser() -> argparse.ArgumentParser:
         t.add_argument("--root", default=None, help="dataset folder (real datasets; see data/README.md)")
         t.add_argument("--keypoints", default="det", help="2D input: det (detector-like) or gt")
         t.add_argument("--profile", default="auto", help="smoke, cpu, gpu, paper or auto")
-        t.add_argument("--frames", type=int, default=None, help="clip length (default: the profile's)")
+        t.add_argument("--frames", type=int, default=None,
+                       help="clip length (default: the model's configuration for the profile, printed at the start)")
         t.add_argument("--out", required=(name == "train"), default=None)
         if name == "train":
             t.add_argument("--epochs", type=int, default=None)

@@ -1,4 +1,5 @@
-"""Model complexity: parameters, FLOPs in two conventions, and latency (`shared/reference/targets.md`).
+"""Model complexity: parameters, FLOPs in two conventions, and latency, for any model of the contract
+(`posekit.nn.contract`: the example input comes from the model's own `example_input(batch)`).
 
 - `flops_linear`: the papers' convention (thop-style): only nn.Linear and nn.Conv layers, 2 x multiply-accumulates,
   biases ignored; LayerNorm, softmax and the attention matrix products are not counted.
@@ -15,19 +16,15 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .models import count_parameters
+from .nn.contract import count_parameters, example_input
 from .nn.layers import explicit_attention
 
 
-def _example(model: nn.Module, frames: int | None, joints: int = 17, in_chans: int = 2, batch: int = 1):
-    t = frames or getattr(model, "receptive_field", 1)
-    return torch.randn(batch, t, joints, in_chans)
-
-
 @torch.no_grad()
-def flops_linear(model: nn.Module, x: torch.Tensor | None = None, frames: int | None = None) -> int:
-    """FLOPs of one forward pass counting only Linear/Conv layers as 2 x MACs (the papers' convention)."""
-    x = _example(model, frames) if x is None else x
+def flops_linear(model: nn.Module, x: torch.Tensor | None = None) -> int:
+    """FLOPs of one forward pass of x (default: the model's example input, batch 1) counting only Linear/Conv
+    layers as 2 x MACs (the papers' convention, as thop counts them)."""
+    x = example_input(model) if x is None else x
     total = 0
 
     def linear_hook(mod, inp, out):
@@ -57,13 +54,12 @@ def flops_linear(model: nn.Module, x: torch.Tensor | None = None, frames: int | 
 
 
 @torch.no_grad()
-def flops_full(model: nn.Module, x: torch.Tensor | None = None, frames: int | None = None,
-               by_module: bool = False):
+def flops_full(model: nn.Module, x: torch.Tensor | None = None, by_module: bool = False):
     """FLOPs of one forward pass from torch.utils.flop_counter (matmuls, convs and attention products).
 
     With by_module, also returns {module name: FLOPs} for the top-level children.
     """
-    x = _example(model, frames) if x is None else x
+    x = example_input(model) if x is None else x
     was_training = model.training
     model.eval()
     counter = FlopCounterMode(display=False, depth=2)
@@ -80,10 +76,10 @@ def flops_full(model: nn.Module, x: torch.Tensor | None = None, frames: int | No
 
 
 @torch.no_grad()
-def latency(model: nn.Module, x: torch.Tensor | None = None, frames: int | None = None, device: str = "cpu",
-            warmup: int = 3, repeats: int = 10, batch: int = 1) -> dict:
+def latency(model: nn.Module, x: torch.Tensor | None = None, device: str = "cpu", warmup: int = 3, repeats: int = 10,
+            batch: int = 1) -> dict:
     """Median and spread of the wall-clock time of one forward pass (ms), after warm-up; CUDA synchronised."""
-    x = (_example(model, frames, batch=batch) if x is None else x).to(device)
+    x = (example_input(model, batch) if x is None else x).to(device)
     model = model.to(device).eval()
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     for _ in range(warmup):
@@ -96,15 +92,16 @@ def latency(model: nn.Module, x: torch.Tensor | None = None, frames: int | None 
         sync()
         times.append((time.perf_counter() - t0) * 1000)
     return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times),
-            "frames_per_s": x.shape[0] * x.shape[1] / (statistics.median(times) / 1000)}
+            "frames_per_s": x.shape[0] * getattr(model, "receptive_field", 1) / (statistics.median(times) / 1000)}
 
 
-def report(model: nn.Module, frames: int | None = None, latency_repeats: int = 0, device: str = "cpu") -> dict:
+def report(model: nn.Module, latency_repeats: int = 0, device: str = "cpu") -> dict:
     """Parameters, both FLOPs conventions (per clip and per output frame) and, optionally, latency."""
-    x = _example(model, frames)
-    out_frames = x.shape[1] if getattr(model, "output", "sequence") == "sequence" else 1
+    x = example_input(model)
+    frames = getattr(model, "receptive_field", 1)
+    out_frames = frames if getattr(model, "output", "sequence") == "sequence" else 1
     lin, full = flops_linear(model, x), flops_full(model, x)
-    row = {"params": count_parameters(model), "frames": x.shape[1], "flops_linear": lin, "flops_full": full,
+    row = {"params": count_parameters(model), "frames": frames, "flops_linear": lin, "flops_full": full,
            "flops_linear_per_frame": lin / out_frames, "flops_full_per_frame": full / out_frames}
     if latency_repeats:
         row.update({f"latency_{k}": v for k, v in latency(model, x, device=device, repeats=latency_repeats).items()})

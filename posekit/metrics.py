@@ -1,4 +1,5 @@
-"""Evaluation metrics for 3D pose (`shared/reference/datasets.md` section 7 and 8.2).
+"""Evaluation metrics for 3D pose (Human3.6M Protocols #1/#2 as in VideoPose3D's
+`common/loss.py`; MPI-INF-3DHP PCK@150/AUC as its official `mpii_test_predictions.m` computes them).
 
 All functions take predictions and targets of shape (..., J, 3) as numpy arrays or torch tensors and return
 errors in the unit of the input (posekit keeps metres inside models; multiply by 1000 to report millimetres,

@@ -1,4 +1,4 @@
-"""Profiles: how much data, time and model a run gets, in one place (DESIGN.md, 'Profiles').
+"""Profiles: how much data, time and model a run gets, in one place (the README's 'Profiles').
 
 | profile | where | budget |
 | smoke | CI, 2 CPU cores | about 1-2 min a notebook: every cell runs, loss falls, metrics finite |

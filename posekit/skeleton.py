@@ -1,6 +1,7 @@
 """Joint sets, kinematic trees and graphs.
 
-Facts follow `shared/reference/datasets.md` (sections 3, 8.1 and 9): the VideoPose3D Human3.6M 17-joint order,
+Facts follow VideoPose3D (`common/h36m_dataset.py`, `common/humaneva_dataset.py`) and the MPI-INF-3DHP
+toolkit (`mpii_get_joint_set.m`): the VideoPose3D Human3.6M 17-joint order,
 the MPI-INF-3DHP 17-joint test order (root at index 14), HumanEva-I 15 joints, COCO-17 keypoints, and the
 index maps between them.
 """
@@ -96,7 +97,7 @@ H36M_17 = Skeleton(
     joints_right=(1, 2, 3, 14, 15, 16),
 )
 
-# Full 32-joint Human3.6M mocap skeleton and the 17 joints VideoPose3D keeps (datasets.md section 3).
+# Full 32-joint Human3.6M mocap skeleton and the 17 joints VideoPose3D keeps (`common/h36m_dataset.py`).
 H36M_32_PARENTS = (-1, 0, 1, 2, 3, 4, 0, 6, 7, 8, 9, 0, 11, 12, 13, 14, 12, 16, 17, 18, 19, 20, 19, 22, 12, 24,
                    25, 26, 27, 28, 27, 30)
 H36M_17_FROM_32 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
@@ -111,7 +112,7 @@ MPI3DHP_17 = Skeleton(
     joints_right=(2, 3, 4, 8, 9, 10),
     root=14,
 )
-# H36M-17 joint i is 3DHP-17 joint H36M_FROM_3DHP[i] (datasets.md section 8.1).
+# H36M-17 joint i is 3DHP-17 joint H36M_FROM_3DHP[i] (the 3DHP toolkit's 17-joint order).
 H36M_FROM_3DHP = (14, 8, 9, 10, 11, 12, 13, 15, 1, 16, 0, 5, 6, 7, 2, 3, 4)
 # The 17 test joints inside the 28 'all' joints of the MPI-INF-3DHP training annotations.
 MPI3DHP_17_FROM_28 = (7, 5, 14, 15, 16, 9, 10, 11, 23, 24, 25, 18, 19, 20, 4, 3, 6)

@@ -1,15 +1,13 @@
-import numpy as np
 import pytest
 import torch
 
 from posekit.complexity import flops_full, flops_linear, report
 from posekit.models import build_model, count_parameters, model_names
 from posekit.nn import Attention, DropPath
-from posekit.skeleton import H36M_17
 
 
 def test_mixste_parameter_count_matches_the_reference():
-    # shared/reference/targets.md: MixSTE2, 243 frames, width 512, depth 8 -> 33,783,811
+    # the official MixSTE2 (common/model_cross.py), 243 frames, width 512, depth 8 -> 33,783,811
     assert count_parameters(build_model("mixste", "paper")) == 33_783_811
     assert count_parameters(build_model("mixste", "paper", frames=81)) == 33_783_811 - 162 * 512
 

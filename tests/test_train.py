@@ -9,8 +9,8 @@ import torch
 
 from posekit import profiles
 from posekit.models import build_model
-from posekit.train import (EvalResult, TrainConfig, evaluate, fit, mean_pose_predictions, mixste_loss, mpjpe_loss,
-                           predict, prepare_data)
+from posekit.nn import mixste_loss, mpjpe_loss
+from posekit.train import EvalResult, TrainConfig, evaluate, fit, mean_pose_predictions, predict, prepare_data
 
 
 def _config(**kw):

@@ -1,4 +1,5 @@
-"""Human3.6M in the VideoPose3D npz layout (`shared/reference/datasets.md` sections 1-4).
+"""Human3.6M in the VideoPose3D npz layout (VideoPose3D's `DATASETS.md` and
+`common/h36m_dataset.py`).
 
 Files, in one folder (`root`):
 - `data_3d_<name>.npz`: key `positions_3d` = {subject: {action: (T, 32 or 17, 3) world metres}};

@@ -1,4 +1,4 @@
-"""HumanEva-I in the VideoPose3D npz layout (`shared/reference/datasets.md` section 9).
+"""HumanEva-I in the VideoPose3D npz layout (VideoPose3D's `common/humaneva_dataset.py`).
 
 Files, in one folder (`root`), as written by VideoPose3D's `data/prepare_data_humaneva.py`:
 - `data_3d_humaneva15.npz`: key `positions_3d` = {subject: {action: (T, 15, 3) world metres}}, subjects
@@ -33,7 +33,7 @@ HUMANEVA_RES = (640, 480)
 # centre; it is NOT the dataset's calibration. Only res_w / res_h are used for the screen normalisation.
 HUMANEVA_APPROX_FOCAL = 640.0
 
-# Extrinsics (datasets.md section 9): quaternion (w, x, y, z) camera -> world and camera centre in mm, for the
+# Extrinsics (VideoPose3D's `common/humaneva_dataset.py`): quaternion (w, x, y, z) camera -> world and camera centre in mm, for the
 # cameras C1, C2, C3. S3 uses S1's values.
 _S1 = [([0.424207, -0.4983646, -0.5802981, 0.4847012], [4062.227, 663.2477, 1528.397]),
        ([0.6503354, -0.7481602, -0.0919284, 0.0941766], [844.8131, -3805.2092, 1504.9929]),
@@ -52,7 +52,7 @@ HUMANEVA_AZIMUTHS = (0.0, -90.0, 90.0)
 def humaneva_cameras(subject: str, focal_length: float = HUMANEVA_APPROX_FOCAL) -> list[Camera]:
     """The three HumanEva-I cameras C1, C2, C3 of a subject ('S1', 'Train/S1', 'Validate/S3', ...).
 
-    Extrinsics are the dataset's (datasets.md section 9; S3 uses S1's); translation in metres.
+    Extrinsics are the dataset's (as VideoPose3D lists them; S3 uses S1's); translation in metres.
     Intrinsics are UNKNOWN: the focal length is an approximation (`HUMANEVA_APPROX_FOCAL` pixels, principal
     point at the image centre, no distortion). Use these cameras for world -> camera conversion and for the
     640 x 480 screen normalisation only; projections through them are not reliable.

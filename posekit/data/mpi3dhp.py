@@ -1,4 +1,4 @@
-"""MPI-INF-3DHP: the official test set and the common preprocessed npz files (`shared/reference/datasets.md` 8).
+"""MPI-INF-3DHP: the official test set and the common preprocessed npz files (Mehta et al., 3DV 2017).
 
 Files under `root` (see data/README.md, section 'MPI-INF-3DHP'):
 - the official test set `mpi_inf_3dhp_test_set/TS1..TS6/annot_data.mat` (MATLAB v7.3 = HDF5, read with h5py,
@@ -43,7 +43,7 @@ ACTIVITY_NAMES = {1: "Standing/Walking", 2: "Exercising", 3: "Sitting", 4: "Reac
 ROOT_3DHP = 14  # pelvis in the 3DHP-17 order
 TEST_FPS = 25.0  # nominal; the files store no frame rate for the test videos (training rates: info['fps_per_sequence'])
 
-# Intrinsics in pixels (datasets.md 8.4, derived from the official .calib files).
+# Intrinsics in pixels (derived from the official .calib files of the test sequences).
 # TS1-4 (studio, 2048 x 2048, no distortion) and TS5-6 (GoPro, 1920 x 1080). The GoPro's OpenCV radial terms
 # k1, k2, k3 are kept; its tangential terms (p1 = -0.00036, p2 = -0.00115) are dropped because posekit's
 # Human3.6M distortion model writes the tangential part differently from OpenCV.

@@ -1,4 +1,4 @@
-"""3DPW (3D Poses in the Wild) from its sequence files (`shared/reference/datasets.md` section 10).
+"""3DPW (3D Poses in the Wild) from its sequence files (von Marcard et al., ECCV 2018).
 
 Files under `root` (see data/README.md, section '3DPW'): `sequenceFiles/{train,validation,test}/<name>.pkl`, each
 a pickled dict (Python 2 pickles: load with encoding='latin1'). posekit reads, per file:
@@ -19,7 +19,7 @@ in the VideoPose3D order (`H36M_FROM_SMPL24`):
 SMPL's joints sit inside the body where J_regressor_h36m's joints follow Human3.6M's marker-based skeleton
 (e.g. its hips are wider and lower, its head joints are on the surface), so numbers on these joints are close
 to, but not comparable with, papers that use J_regressor_h36m. Legs are in VideoPose3D order (right leg at
-1-3), NOT in SPIN's regressor order (datasets.md section 8.1).
+1-3), NOT in SPIN's regressor order (Kolotouros et al., ICCV 2019, `constants.py`).
 
 Image size: 3DPW's images are 1080 x 1920 pixels (width x height, portrait phone video). posekit assumes that
 size unless the file's principal point says the camera is landscape (cx > cy), in which case 1920 x 1080 is

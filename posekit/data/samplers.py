@@ -1,6 +1,6 @@
 """Clip samplers: training windows, flip augmentation and the test-time windows of the evaluation protocol.
 
-Two window kinds (`shared/reference/datasets.md` section 6, `mixste.md` section 5):
+Two window kinds (VideoPose3D `common/generators.py`; MixSTE's chunked training clips, `common/generator.py`):
 - sequence-to-sequence ('sequence'): clips of T frames, every frame predicted. Training clips are
   MixSTE's centred chunks (`stride` = T gives non-overlapping chunks; a smaller stride overlaps them);
 - sequence-to-frame ('center'): one window of T frames centred on each target frame (VideoPose3D), pad (T-1)/2.

@@ -1,0 +1,201 @@
+"""Experiments: train and score one arm of an ablation in one call, and judge two arms by one statistics rule.
+
+Every notebook reproduces its paper's claim the same way: each arm (a model and its training budget) is trained
+with several seeds, arms share the data order of a seed (`posekit.train.fit` draws the order from the seed alone),
+so the per-seed differences are paired; `compare` turns them into a mean difference with a t-interval (ddof=1)
+and a verdict whose text the notebook prints. `mean_std` and `md_table` format what the tables show.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+from torch import nn
+
+from .evaluation import EvalResult
+from .evaluation import evaluate as generic_evaluate
+from .models import build_model, count_parameters, trainer_for
+from .profiles import Profile
+from .train import History, TrainConfig, seed_everything
+from .train import fit as generic_fit
+
+
+@dataclass
+class Arm:
+    """One trained and scored arm: the model, its learning curve, its test result (mm), its seed and cost."""
+
+    name: str
+    seed: int
+    model: nn.Module
+    history: History
+    result: EvalResult
+    train_seconds: float
+
+    @property
+    def params(self) -> int:
+        return count_parameters(self.model)
+
+    def __repr__(self) -> str:
+        return (f"Arm({self.name!r}, seed {self.seed}: MPJPE {self.result.mpjpe:.1f} mm, P-MPJPE "
+                f"{self.result.p_mpjpe:.1f} mm, {self.params:,} params, {self.train_seconds:.0f} s)")
+
+
+def run_arm(model: str | Callable[[], nn.Module], train, test, budget: Profile, seed: int = 0, *,
+            config: str | None = None, frames: int | None = None, name: str | None = None, val=None,
+            eval_every: int = 0, flip_test: bool = True, device: str = "auto", progress: bool = False,
+            loss: str | None = None, fit: Callable | None = None, evaluate: Callable | None = None,
+            **overrides) -> Arm:
+    """Seed, build, train on `budget`, evaluate on `test`: one arm of an ablation, one call.
+
+    model: a registry name (built at `config`, default the budget's profile name, with `frames` and `overrides`;
+    trained and scored by the method's own procedure, `posekit.models.trainer_for`) or a function returning a
+    model (seeded before it is called). val/eval_every: validation during training for the learning curve
+    (eval_every=0: none). flip_test applies to validation and to the final evaluation alike.
+    """
+    seed_everything(seed)
+    if isinstance(model, str):
+        trainer = trainer_for(model)
+        fit, evaluate = fit or trainer.fit, evaluate or trainer.evaluate
+        label, net = name or model, build_model(model, config or budget.name, frames=frames, **overrides)
+    else:
+        if overrides or frames or config:
+            raise ValueError("pass config/frames/overrides to the builder function itself, not to run_arm")
+        label, net = name or getattr(model, "__name__", "model"), model()
+    fit, evaluate = fit or generic_fit, evaluate or generic_evaluate
+    train_config = TrainConfig.from_profile(budget, seed=seed, device=device, progress=progress, loss=loss,
+                                            eval_every=eval_every if val is not None else 0, eval_flip=flip_test)
+    t0 = time.perf_counter()
+    history = fit(net, train, train_config, val=val)
+    seconds = time.perf_counter() - t0
+    result = evaluate(net, test, flip_test=flip_test, device=device)
+    return Arm(label, seed, net, history, result, seconds)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1) of `values`; the std is NaN for a single value."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        raise ValueError("mean_std needs at least one value")
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else math.nan
+
+
+def pm(values: Sequence[float], digits: int = 1) -> str:
+    """'mean ± std' (ddof=1) of `values` as text, or the single value alone."""
+    m, s = mean_std(values)
+    return f"{m:.{digits}f}" if math.isnan(s) else f"{m:.{digits}f} ± {s:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of `compare`: the mean difference a - b, its t-interval and what they allow one to say."""
+
+    a: str
+    b: str
+    diff: float                # mean of a - b (paired) or difference of means (unpaired)
+    low: float                 # the interval's ends (NaN with a single seed)
+    high: float
+    n: int                     # seeds (pairs, or the smaller arm when unpaired)
+    paired: bool
+    confidence: float
+    metric: str
+    unit: str
+    lower_is_better: bool
+
+    @property
+    def decided(self) -> bool:
+        """True when the interval excludes 0: the arms differ at this confidence."""
+        return not math.isnan(self.low) and (self.low > 0 or self.high < 0)
+
+    @property
+    def better(self) -> str | None:
+        """The better arm's name when the interval excludes 0, else None."""
+        if not self.decided:
+            return None
+        a_lower = self.high < 0
+        return self.a if a_lower == self.lower_is_better else self.b
+
+    @property
+    def resolution(self) -> float:
+        """Half-width of the interval: differences smaller than this cannot be told apart with these seeds."""
+        return (self.high - self.low) / 2
+
+    @property
+    def text(self) -> str:
+        how = f"{'paired over' if self.paired else 'unpaired,'} {self.n} seed{'s' if self.n != 1 else ''}"
+        d = f"{self.a} − {self.b} = {self.diff:+.2f} {self.unit} {self.metric}"
+        if math.isnan(self.low):
+            return f"{d} ({how}): one seed gives no interval, so no verdict."
+        ci = f"{self.confidence:.0%} CI {self.low:+.2f} to {self.high:+.2f} {self.unit}, {how}"
+        if self.decided:
+            loser = self.b if self.better == self.a else self.a
+            return f"{self.better} is better than {loser}: {d} ({ci})."
+        return (f"{self.a} and {self.b} cannot be told apart: {d} ({ci}); these seeds resolve differences larger "
+                f"than about {self.resolution:.1f} {self.unit}.")
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        return f"**Verdict:** {self.text}"
+
+
+def compare(a: Sequence[float], b: Sequence[float], names: tuple[str, str] = ("A", "B"), paired: bool = True,
+            confidence: float = 0.95, metric: str = "MPJPE", unit: str = "mm", lower_is_better: bool = True) -> Verdict:
+    """The one decision rule of the notebooks: arm `a` against arm `b`, one value per seed each.
+
+    paired=True (arms trained with the same seeds, the i-th values belong together): the mean of the differences
+    a_i - b_i with a Student-t interval from their sample std (ddof=1), n - 1 degrees of freedom. paired=False:
+    the difference of the means with Welch's interval (unequal variances). The arms differ when the interval
+    excludes 0; the verdict says which is better (lower, for errors) or how large a difference the seeds resolve.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 1 or b.ndim != 1 or not len(a) or not len(b):
+        raise ValueError("compare takes two non-empty 1-D sequences of per-seed values")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("compare got a non-finite value; a diverged run has no place in a comparison: fix or drop it")
+    q = (1 + confidence) / 2
+    if paired:
+        if len(a) != len(b):
+            raise ValueError(f"paired comparison needs one value per seed in both arms, got {len(a)} and {len(b)}; "
+                             f"pass paired=False for arms with different seeds")
+        d = a - b
+        n, diff = len(d), float(d.mean())
+        if n < 2:
+            low = high = math.nan
+        else:
+            half = stats.t.ppf(q, n - 1) * d.std(ddof=1) / math.sqrt(n)
+            low, high = diff - half, diff + half
+    else:
+        n, diff = min(len(a), len(b)), float(a.mean() - b.mean())
+        if min(len(a), len(b)) < 2:
+            low = high = math.nan
+        else:
+            va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+            se = math.sqrt(va + vb)
+            dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if se > 0 else len(a) + len(b) - 2
+            half = stats.t.ppf(q, dof) * se
+            low, high = diff - half, diff + half
+    return Verdict(names[0], names[1], diff, low, high, n, paired, confidence, metric, unit, lower_is_better)
+
+
+class Table(str):
+    """A markdown table: prints as text, renders as a table in Jupyter."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence]) -> Table:
+    """A markdown table from a header and rows of cells (numbers are shown as given: format them first)."""
+    if any(len(r) != len(header) for r in rows):
+        raise ValueError(f"every row needs {len(header)} cells, one per header column")
+    cell = lambda c: str(c).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + " --- |" * len(header)]
+    return Table("\n".join(lines + ["| " + " | ".join(map(cell, r)) + " |" for r in rows]))
+
+
+__all__ = ["Arm", "run_arm", "mean_std", "pm", "Verdict", "compare", "Table", "md_table"]

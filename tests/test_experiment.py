@@ -1,0 +1,87 @@
+"""posekit.experiment: the one decision rule on constructed numbers, the tables, and one arm end to end."""
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from posekit import experiment
+from posekit.experiment import compare, md_table, mean_std, pm, run_arm
+from posekit.profiles import get_profile
+
+
+def test_a_clear_paired_difference_is_decided_with_the_t_interval():
+    mixste = [117.0, 119.0, 114.0]
+    ktp = [113.0, 116.0, 110.5]                       # 4.0, 3.0, 3.5 mm lower, seed by seed
+    v = compare(ktp, mixste, ("KTPFormer", "MixSTE"))
+    d = np.array(ktp) - np.array(mixste)
+    half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / math.sqrt(3)
+    assert v.diff == pytest.approx(-3.5)
+    assert (v.low, v.high) == pytest.approx((-3.5 - half, -3.5 + half))
+    assert v.decided and v.better == "KTPFormer"
+    assert "KTPFormer is better than MixSTE" in v.text and "paired over 3 seeds" in v.text
+
+
+def test_pairing_resolves_what_the_spread_between_seeds_hides():
+    base = np.array([100.0, 120.0, 140.0, 110.0])      # seeds differ a lot, the arms by 1 mm each time
+    a, b = base - 1.0 + np.array([0.1, -0.1, 0.05, -0.05]), base
+    assert compare(a, b).decided
+    assert not compare(a, b, paired=False).decided
+
+
+def test_a_null_difference_is_not_decided_and_says_what_it_can_resolve():
+    rng = np.random.default_rng(0)
+    a = 100 + rng.normal(0, 2, 5)
+    b = a + rng.normal(0, 2, 5) * np.array([1, -1, 1, -1, 1])
+    v = compare(a, b, ("HoT", "MixSTE"))
+    assert v.low < 0 < v.high and not v.decided and v.better is None
+    assert "cannot be told apart" in v.text and f"{v.resolution:.1f}" in v.text
+
+
+def test_unequal_variances_use_welch_degrees_of_freedom():
+    a = [10.0, 10.2, 9.8, 10.1, 9.9]
+    b = [14.0, 4.0, 12.0, 6.0, 9.0, 13.0]
+    v = compare(a, b, paired=False)
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    ci = welch.confidence_interval(0.95)
+    assert (v.low, v.high) == pytest.approx((ci.low, ci.high))
+    pooled = stats.ttest_ind(a, b, equal_var=True).confidence_interval(0.95)
+    assert v.high - v.low != pytest.approx(pooled.high - pooled.low)
+
+
+def test_higher_is_better_metrics_and_single_seeds():
+    v = compare([90.0, 91.0, 92.0], [80.0, 80.5, 81.5], ("A", "B"), metric="PCK", unit="%", lower_is_better=False)
+    assert v.better == "A"
+    one = compare([1.0], [2.0])
+    assert math.isnan(one.low) and not one.decided and "no verdict" in one.text
+
+
+def test_compare_refuses_bad_input():
+    with pytest.raises(ValueError, match="paired"):
+        compare([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="non-finite"):
+        compare([1, float("nan")], [1, 2])
+    with pytest.raises(ValueError, match="non-empty"):
+        compare([], [1.0])
+
+
+def test_mean_std_pm_and_md_table():
+    assert mean_std([1.0, 2.0, 3.0]) == pytest.approx((2.0, 1.0))
+    assert math.isnan(mean_std([4.0])[1])
+    assert pm([1.0, 2.0, 3.0]) == "2.0 ± 1.0" and pm([4.0]) == "4.0"
+    t = md_table(["arm", "MPJPE"], [["MixSTE", "117.6"], ["a|b", 3]])
+    assert t.splitlines() == ["| arm | MPJPE |", "| --- | --- |", "| MixSTE | 117.6 |", "| a\\|b | 3 |"]
+    assert t._repr_markdown_() == str(t)
+    with pytest.raises(ValueError, match="cells"):
+        md_table(["a", "b"], [["only one"]])
+
+
+def test_run_arm_is_one_seeded_call_and_repeats_exactly(tiny_synth):
+    budget = get_profile("smoke").with_(epochs=1, max_train_windows=64, batch_size=16)
+    test = tiny_synth.test.subsample_sequences(20)
+    a = run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu")
+    b = run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu")
+    assert isinstance(a, experiment.Arm) and a.name == "tcn" and a.seed == 3 and a.params > 0
+    assert a.result.mpjpe == b.result.mpjpe and len(a.history.records) == 1
+    with pytest.raises(ValueError, match="builder"):
+        run_arm(lambda: None, tiny_synth.train, test, budget, frames=27)
