@@ -101,7 +101,7 @@ class PoseDataset:
 
     @property
     def subjects(self) -> list[str]:
-        return sorted({s.subject for s in self.sequences}, key=_natural_key)
+        return sorted({s.subject for s in self.sequences}, key=natural_key)
 
     @property
     def actions(self) -> list[str]:
@@ -177,7 +177,8 @@ def _slice_sequence(s: Sequence, sl: slice) -> Sequence:
                    keypoints_2d_gt=cut(s.keypoints_2d_gt), confidence=cut(s.confidence), valid=cut(s.valid))
 
 
-def _natural_key(s: str):
+def natural_key(s: str):
+    """Sort key that orders embedded numbers by value: 'S9' before 'S11', 'TS2' before 'TS10'."""
     import re
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
@@ -194,7 +195,7 @@ def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras:
     default) or leave it None (False: for cameras whose intrinsics are unknown, e.g. HumanEva-I).
     """
     out = []
-    for subject in sorted(positions_3d, key=_natural_key):
+    for subject in sorted(positions_3d, key=natural_key):
         if subject not in cameras:
             raise KeyError(f"no cameras for subject {subject!r}")
         for action in sorted(positions_3d[subject]):

@@ -46,7 +46,8 @@ def read_npz_key(path: Path, key: str, section: str):
     return value
 
 
-def _check_3d(positions_3d, path, section, joints=(17, 32)):
+def check_positions_3d(positions_3d, path, section, joints=(17, 32)):
+    """Refuse a `positions_3d` that is not {subject: {action: (T, J, 3)}} with J in `joints` (one clear error)."""
     if not isinstance(positions_3d, dict) or not positions_3d:
         raise DatasetFileError(path, "positions_3d must be a non-empty dict {subject: {action: array}}", section)
     for subject, actions in positions_3d.items():
@@ -71,7 +72,7 @@ def load_videopose3d(root: str | Path, name: str, keypoints: str, cameras: dict[
     root = Path(root)
     path_3d = root / f"data_3d_{name}.npz"
     positions_3d = read_npz_key(path_3d, "positions_3d", section)
-    _check_3d(positions_3d, path_3d, section)
+    check_positions_3d(positions_3d, path_3d, section)
     with np.load(path_3d, allow_pickle=True) as npz:
         if "cameras" in npz.files:
             stored = json.loads(str(npz["cameras"]))

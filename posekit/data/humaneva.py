@@ -20,7 +20,7 @@ import numpy as np
 from ..camera import Camera
 from ..skeleton import HUMANEVA_15
 from .dataset import DatasetFileError, PoseDataset, sequences_from_world
-from .h36m import _check_3d, read_npz_key
+from .h36m import check_positions_3d, read_npz_key
 
 HUMANEVA_SECTION = "HumanEva-I"
 HUMANEVA_TRAIN = ("Train/S1", "Train/S2", "Train/S3")
@@ -114,7 +114,7 @@ def load_humaneva(root: str | Path, keypoints: str = "gt", subjects=None,
     root = Path(root)
     path_3d = root / "data_3d_humaneva15.npz"
     positions_3d = read_npz_key(path_3d, "positions_3d", HUMANEVA_SECTION)
-    _check_3d(positions_3d, path_3d, HUMANEVA_SECTION, joints=(15,))
+    check_positions_3d(positions_3d, path_3d, HUMANEVA_SECTION, joints=(15,))
     skipped = []
     if subjects is not None:
         missing = [s for s in subjects if s not in positions_3d]

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..skeleton import H36M_17, h36m_from_3dhp
-from .dataset import DatasetFileError, PoseDataset, Sequence, _natural_key
+from .dataset import DatasetFileError, PoseDataset, Sequence, natural_key
 from .h36m import read_npz_key
 
 MPI3DHP_SECTION = "MPI-INF-3DHP"
@@ -245,7 +245,7 @@ def _load_train(root: Path, annotation: str, subjects):
         raise DatasetFileError(path, "key 'data' must hold a dict {'S1 Seq1': [{camera: {...}}, fps], ...}",
                                MPI3DHP_SECTION)
     sequences, fps = [], {}
-    for key in sorted(data, key=_natural_key):
+    for key in sorted(data, key=natural_key):
         parts = str(key).split(" ")
         entry = data[key]
         if len(parts) != 2 or not isinstance(entry, (list, tuple)) or len(entry) < 1 or not isinstance(entry[0], dict):

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..skeleton import H36M_17
-from .dataset import DatasetFileError, PoseDataset, Sequence, _natural_key
+from .dataset import DatasetFileError, PoseDataset, Sequence, natural_key
 
 PW3D_SECTION = "3DPW"
 PW3D_SPLITS = ("train", "validation", "test")
@@ -170,12 +170,12 @@ def load_3dpw(root: str | Path, split: str = "test", keypoints: str = "gt", imag
     base = root / "sequenceFiles"
     if not base.is_dir() and any((root / s).is_dir() for s in PW3D_SPLITS):
         base = root  # root is the sequenceFiles folder itself
-    names = {s: sorted((p.stem for p in (base / s).glob("*.pkl")), key=_natural_key) if (base / s).is_dir() else []
+    names = {s: sorted((p.stem for p in (base / s).glob("*.pkl")), key=natural_key) if (base / s).is_dir() else []
              for s in PW3D_SPLITS}
     sequences = []
     for s in splits:
         folder = base / s
-        files = sorted(folder.glob("*.pkl"), key=lambda p: _natural_key(p.stem)) if folder.is_dir() else []
+        files = sorted(folder.glob("*.pkl"), key=lambda p: natural_key(p.stem)) if folder.is_dir() else []
         if not files and split == "all":
             continue  # 'all' reads whichever split folders exist
         if not files:
