@@ -7,9 +7,12 @@ and a verdict whose text the notebook prints. `mean_std` and `md_table` format w
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -198,4 +201,24 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence]) -> Table:
     return Table("\n".join(lines + ["| " + " | ".join(map(cell, r)) + " |" for r in rows]))
 
 
-__all__ = ["Arm", "run_arm", "mean_std", "pm", "Verdict", "compare", "Table", "md_table"]
+RECORD_DIR = "POSEKIT_RECORD_DIR"
+
+
+def record(notebook: str, profile: str, numbers: dict[str, float]) -> dict[str, float]:
+    """The key numbers of a notebook run (e.g. every arm's final MPJPE), rounded to 0.01, for the reproducibility
+    check: written to $POSEKIT_RECORD_DIR/<notebook>.<profile>.json when that variable is set (the notebook test
+    sets it and compares with the committed values in tests/recorded/), and returned for display."""
+    clean = {}
+    for key, value in numbers.items():
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"record: {key} is {value}; a key number of the run must be finite")
+        clean[key] = round(value, 2)
+    folder = os.environ.get(RECORD_DIR)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / f"{notebook}.{profile}.json").write_text(json.dumps(clean, indent=1, sort_keys=True))
+    return clean
+
+
+__all__ = ["Arm", "run_arm", "mean_std", "pm", "Verdict", "compare", "Table", "md_table", "record"]

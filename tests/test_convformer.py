@@ -1,12 +1,15 @@
 """ConvFormer (posekit.methods.convformer): parameter counts of the paper, shapes, the convolutional Q/K/V's
-receptive fields, the dynamic aggregation, one training step, input errors."""
+receptive fields, the dynamic aggregation, one training step, input errors, every figure (headless)."""
+import matplotlib
 import pytest
 import torch
 
 from posekit.methods import convformer as cf
 from posekit.models import build_model, count_parameters
 
-# Table 5 of the paper (2.56 / 2.65 / 3.43 / 5.24 / 10.24 M); exact values of the reconstruction in convformer.md s.3
+matplotlib.use("Agg")
+
+# Table 5 of the paper (2.56 / 2.65 / 3.43 / 5.24 / 10.24 M); exact values of the reconstruction
 TABLE5 = {9: 2_560_533, 27: 2_653_647, 81: 3_430_653, 143: 5_243_347, 243: 10_240_647}
 TABLE5_PAPER = {9: 2.56, 27: 2.65, 81: 3.43, 143: 5.24, 243: 10.24}
 
@@ -167,3 +170,43 @@ def test_bad_input_raises_clear_errors():
         cf.build("smoke", eta="sigmoid")
     with pytest.raises(ValueError, match="configuration"):
         cf.build("laptop")
+
+
+@pytest.mark.parametrize("name", ["convformer", "convformer-single", "convformer-linear"])
+def test_example_input_runs_through_the_smoke_model(name):
+    m = build_model(name, "smoke").eval()
+    x = m.example_input(2)
+    assert x.shape == (2, 9, 17, 2)
+    with torch.no_grad():
+        assert m(x).shape == (2, 1, 17, 3)
+
+
+def test_plot_projection_support_conv_band_against_linear_row():
+    from posekit.skeleton import H36M_17
+    models = {"conv": cf.build("smoke"), "linear": cf.build_linear("smoke")}
+    fig = cf.plot_projection_support(models, H36M_17.joint_names, joint=8, title="support")
+    assert len(fig.axes) == 4 and fig._suptitle.get_text() == "support"
+    conv_s, lin_s, conv_t, lin_t = fig.axes
+    assert [p.get_height() for p in conv_s.patches] == [0.0] * 5 + [1.0] * 7 + [0.0] * 5   # joints 8 +- 3
+    assert [p.get_height() for p in lin_s.patches] == [0.0] * 8 + [1.0] + [0.0] * 8
+    assert conv_s.get_title().startswith("spatial, conv") and "Thorax" in conv_s.get_title()
+    conv_map, lin_map = conv_t.images[0].get_array(), lin_t.images[0].get_array()
+    assert conv_map.shape == lin_map.shape == (9, 136) and conv_t.get_ylabel() == "input frame"
+    assert conv_map.any(1).all() and conv_map.any(0).nonzero()[0].tolist() == list(range(65, 72))  # feature 68 +- 3
+    assert lin_map.any(1).nonzero()[0].tolist() == [4] and lin_map.any(0).all()
+    assert len(conv_t.lines) == 16                                  # a separator between the joints' feature blocks
+    with pytest.raises(ValueError, match="joint_names"):
+        cf.plot_projection_support(models, H36M_17.joint_names[:5], joint=8)
+    matplotlib.pyplot.close(fig)
+
+
+def test_plot_parameter_growth_against_table5():
+    fig = cf.plot_parameter_growth(title="growth")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1 and ax.get_title() == "growth" and ax.get_ylabel() == "parameters (M)"
+    ours, paper = ax.lines
+    assert list(ours.get_xdata()) == list(TABLE5) and list(ours.get_ydata()) == pytest.approx(
+        [n / 1e6 for n in TABLE5.values()])
+    assert list(paper.get_ydata()) == list(TABLE5_PAPER.values())
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["reconstruction (posekit)", "paper, Table 5"]
+    matplotlib.pyplot.close(fig)

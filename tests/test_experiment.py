@@ -85,3 +85,13 @@ def test_run_arm_is_one_seeded_call_and_repeats_exactly(tiny_synth):
     assert a.result.mpjpe == b.result.mpjpe and len(a.history.records) == 1
     with pytest.raises(ValueError, match="builder"):
         run_arm(lambda: None, tiny_synth.train, test, budget, frames=27)
+
+
+def test_record_writes_rounded_key_numbers_where_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("POSEKIT_RECORD_DIR", str(tmp_path))
+    out = experiment.record("04_hot", "smoke", {"HoT": 131.2345, "MixSTE": np.float32(114.8)})
+    assert out == {"HoT": 131.23, "MixSTE": 114.8}
+    import json
+    assert json.loads((tmp_path / "04_hot.smoke.json").read_text()) == out
+    with pytest.raises(ValueError, match="finite"):
+        experiment.record("04_hot", "smoke", {"HoT": float("nan")})

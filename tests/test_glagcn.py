@@ -1,5 +1,10 @@
 """GLA-GCN (posekit.methods.glagcn): parameter counts of the released model, shapes, the adaptive graph, the strided
-stages, the individually connected layers, the global loss, one training step, clear errors."""
+stages, the individually connected layers, the global loss, one training step, clear errors, every figure (headless)."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -10,8 +15,8 @@ from posekit.skeleton import H36M_17
 
 
 @pytest.mark.parametrize("frames, head, expected", [
-    (243, "shared", 1_348_856),     # targets.md: the released H36M model
-    (81, "shared", 1_096_466),      # glagcn.md section 3, derived counts
+    (243, "shared", 1_348_856),     # the official common/s_agcn.py at the released H36M configuration
+    (81, "shared", 1_096_466),      # the same architecture at fewer stages, counted from the official code
     (27, "shared", 844_076),
     (243, "unshared", 1_353_512),
     (27, "unshared", 848_732),
@@ -68,6 +73,7 @@ def test_adaptive_graph_parts():
 
 
 def test_fixed_graph_only_mixes_neighbours():
+    torch.manual_seed(0)                                 # a ReLU may silence a neighbour for some random weights
     gcn = g.AdaptiveGraphConv(4, 4, g.partitions(), graph="fixed").eval()
     x = torch.zeros(1, 4, 3, 17)
     base = gcn(x)
@@ -183,3 +189,69 @@ def test_fit_trains_with_window_targets_and_target_jitter():
     config = TrainConfig(epochs=1, batch_size=4, max_train_windows=8, device="cpu", progress=False)
     history = g.fit(model, _tiny_dataset(), config, random_move=True)
     assert len(history.records) == 1 and np.isfinite(history.records[0]["loss"])
+
+
+@pytest.mark.parametrize("name", ["glagcn", "glagcn-released", "glagcn-unshared"])
+def test_example_input_runs_through_the_smoke_model(name):
+    model = build_model(name, "smoke").eval()
+    x = model.example_input(2)
+    assert x.shape == (2, 27, 17, 2)
+    with torch.no_grad():
+        out = model(x)
+    centre = out[0] if isinstance(out, tuple) else out
+    assert centre.shape == (2, 1, 17, 3)
+
+
+# ------------------------------------------------------------------ what the notebook draws (headless)
+
+def test_receptive_fields_and_saliency():
+    model = g.build("smoke")
+    levels = g.receptive_fields(model)
+    assert [len(p) for p in levels] == [27, 9, 3, 1] and levels[-1].tolist() == [13]
+    assert levels[2].tolist() == [4, 13, 22]
+    sal = g.input_saliency(model, model.example_input(1))
+    assert sal.shape == (27,) and np.all(sal >= 0) and sal.sum() > 0
+    assert model.training                                            # the mode is restored
+
+
+def test_joint_dependency_of_the_heads():
+    shared = g.joint_dependency(g.IndividuallyConnected(6, 17), 6)
+    assert np.array_equal(shared, np.eye(17))                         # each joint from its own feature only
+    assert g.joint_dependency(g.FullyConnectedHead(6, 17), 6).sum() == 17 * 17
+
+
+def test_plot_partitions():
+    fig = g.plot_partitions(g.partitions(), title="A_k")
+    main = [ax for ax in fig.axes if ax.get_title()]
+    assert len(fig.axes) == 6 and len(main) == 3                       # three heatmaps and their colour bars
+    assert all(len(ax.images) == 1 for ax in main)
+    assert main[1].get_title().startswith("inward") and main[0].get_xlabel() == "receiving joint"
+    assert main[0].get_ylabel() == "sending joint" and len(main[0].get_xticks()) == 17
+    assert fig._suptitle.get_text() == "A_k"
+    plt.close(fig)
+
+
+def test_plot_receptive_field():
+    model = g.build("smoke")
+    fig = g.plot_receptive_field(model, saliency=np.linspace(0.1, 1.0, 27))
+    top, bottom = fig.axes
+    assert len(top.collections) == 4                                  # one row of frames per level: 27, 9, 3, 1
+    assert len(top.lines) == 9 + 3 + 1                                # each kept frame linked to its group
+    assert [t.get_text() for t in top.get_yticklabels()][-1] == "after stage 3: T = 1"
+    assert len(bottom.patches) == 27 and bottom.get_xlabel() == "input frame t"
+    assert max(p.get_height() for p in bottom.patches) == pytest.approx(1.0)
+    plt.close(fig)
+    fig = g.plot_receptive_field(model, title="levels")
+    assert len(fig.axes) == 1 and fig.axes[0].get_title() == "levels"
+    plt.close(fig)
+
+
+def test_plot_adjacencies():
+    signed = np.eye(17) - 0.5
+    fig = g.plot_adjacencies({"A_1 + B_1": g.partitions()[1], "C_1 (mean)": signed}, title="graphs")
+    main = [ax for ax in fig.axes if ax.get_title()]
+    assert len(fig.axes) == 4 and [ax.get_title() for ax in main] == ["A_1 + B_1", "C_1 (mean)"]
+    assert main[0].images[0].get_cmap().name == "viridis"             # non-negative: one-sided colour map
+    assert main[1].images[0].get_cmap().name == "RdBu_r"              # signed: diverging, symmetric limits
+    assert main[1].images[0].get_clim() == (-0.5, 0.5)
+    plt.close(fig)

@@ -1,5 +1,6 @@
 """HoT (Hourglass Tokenizer, CVPR 2024): parameter counts and FLOPs at the paper configuration, shapes, the DPC-kNN
-token pruning and the token recovering attention on constructed inputs, a training step, clear errors."""
+token pruning and the token recovering attention on constructed inputs, a training step, clear errors, every figure (headless)."""
+import matplotlib
 import pytest
 import torch
 
@@ -8,13 +9,15 @@ from posekit.methods import hot
 from posekit.models import build_model, count_parameters
 from posekit.nn.layers import explicit_attention
 
+matplotlib.use("Agg")
+
 
 def _meta(model):
     return model.to("meta"), torch.randn(1, model.receptive_field, 17, 2, device="meta")
 
 
 def test_parameter_counts_at_paper_configuration():
-    # shared/reference/targets.md: HoT w. MixSTE 35,000,323; TPC adds no parameter to MixSTE's 33,783,811
+    # the official hot_mixste.py at its defaults: 35,000,323; TPC adds no parameter to MixSTE's 33,783,811
     assert count_parameters(build_model("hot", "paper")) == 35_000_323
     assert count_parameters(build_model("hot-tpc", "paper")) == 33_783_811
     m = build_model("hot", "paper")
@@ -171,7 +174,7 @@ def test_tpc_loss_uses_the_kept_frames():
     out = m(x)
     full = m.loss(out, y)
     kept_target = y[torch.arange(3)[:, None], out[2]]
-    from posekit.train import mixste_loss
+    from posekit.nn.mixste import mixste_loss
     assert torch.allclose(full, mixste_loss(out[1], kept_target))
     assert torch.allclose(m.loss(out, y[:, 13:14]), mixste_loss(out[0], y[:, 13:14]))
     full.backward()
@@ -208,3 +211,72 @@ def test_tpc_fit_trains_on_whole_clips_and_evaluates_one_window_per_frame(tiny_s
     assert set(seen) == {27} and math.isfinite(history["loss"][0])
     result = evaluate(m, tiny_synth.test.subsample_sequences(30), flip_test=False)
     assert math.isfinite(result.mpjpe) and result.frames > 0
+
+
+@pytest.mark.parametrize("name", ["hot", "hot-tpc"])
+def test_example_input_runs_through_the_smoke_model(name):
+    model = build_model(name, "smoke").eval()
+    x = model.example_input(2)
+    assert x.shape == (2, 27, 17, 2)
+    with torch.no_grad():
+        out = model(x)
+    pose = out[0] if isinstance(out, tuple) else out
+    assert pose.shape == ((2, 27, 17, 3) if name == "hot" else (2, 1, 17, 3))
+
+
+def test_select_frames_follows_tokens_and_layer():
+    torch.manual_seed(0)
+    m = hot.build("smoke").eval()
+    x = m.example_input(2)
+    r = hot.select_frames(m, x, generator=torch.Generator().manual_seed(0))
+    assert r.kept.shape == (2, 9) and r.distance_matrix.shape == (2, 27, 27)
+    assert hot.select_frames(m, x, tokens=4, layer=2).kept.shape == (2, 4)
+    tpc = hot.build_tpc("smoke").eval()
+    assert (hot.select_frames(tpc, x).kept == 13).sum(1).tolist() == [1, 1]   # the centre frame is always kept
+
+
+def test_plot_selection_draws_distances_decision_graph_and_scores():
+    feats, _ = _clusters()
+    r = hot.dpc_knn(feats, 3, generator=torch.Generator().manual_seed(0))
+    fig = hot.plot_selection(r, title="TPC")
+    dist, decision, scores = fig.axes[:3]
+    assert len(fig.axes) == 4 and fig._suptitle.get_text() == "TPC"          # + the distance colour bar
+    assert dist.images[0].get_array().shape == (18, 18) and dist.get_xlabel() == "frame j"
+    assert decision.get_xlabel() == "density rho" and len(decision.collections) == 2
+    assert len(decision.collections[1].get_offsets()) == 3                   # one star per kept frame
+    assert len(scores.patches) == 18 and scores.get_ylabel() == "score"
+    assert scores.get_legend().get_texts()[0].get_text() == "kept frame"
+    matplotlib.pyplot.close(fig)
+
+
+def test_plot_recovery_attention_marks_the_kept_frames():
+    kept = torch.arange(0, 27, 3)
+    fig = hot.plot_recovery_attention(torch.full((27, 9), 1 / 9), kept, title="TRA")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 2 and ax.get_title(loc="right") == "TRA"
+    assert ax.images[0].get_array().shape == (27, 9)
+    assert ax.collections[0].get_offsets()[:, 1].tolist() == kept.tolist()  # a dot at each kept token's own frame
+    assert ax.get_ylabel() == "recovered frame (query)" and fig.axes[1].get_ylabel() == "attention weight"
+    matplotlib.pyplot.close(fig)
+
+
+def test_plot_kept_frames_one_row_per_setting():
+    rows = {"f=9": torch.arange(0, 27, 3), "f=3": [0, 13, 26]}
+    fig = hot.plot_kept_frames(rows, 27, title="kept")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1 and ax.get_title() == "kept" and ax.get_xlim() == (-0.5, 26.5)
+    assert [len(c.get_offsets()) for c in ax.collections] == [9, 3]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(rows)
+    matplotlib.pyplot.close(fig)
+
+
+def test_plot_flops_vs_error_one_marker_per_model():
+    points = {"MixSTE": (10.0, 50.0, 1.0), "HoT": (6.0, 51.0, 0.0)}
+    fig = hot.plot_flops_vs_error(points, title="trade-off")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1 and ax.get_title() == "trade-off" and ax.get_ylabel() == "MPJPE (mm)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(points)
+    bars = ax.containers                                            # one errorbar per model
+    assert [(c.lines[0].get_xdata()[0], c.lines[0].get_ydata()[0]) for c in bars] == [(10.0, 50.0), (6.0, 51.0)]
+    assert [c.has_yerr for c in bars] == [True, False]             # a std of 0 draws no error bar
+    matplotlib.pyplot.close(fig)

@@ -1,4 +1,6 @@
-"""KTPFormer (posekit.methods.ktpformer): parameter counts, topologies, the learnable graph convolution, shapes."""
+"""KTPFormer (posekit.methods.ktpformer): parameter counts, topologies, the learnable graph convolution, shapes,
+the inspection helpers and every figure of the package (headless)."""
+import matplotlib
 import numpy as np
 import pytest
 import torch
@@ -8,10 +10,12 @@ from posekit.models import build_model, count_parameters
 from posekit.nn.mixste import MixSTE
 from posekit.skeleton import H36M_17
 
+matplotlib.use("Agg")
+
 
 @pytest.mark.parametrize("frames, expected", [(243, 35_213_430), (81, 34_859_622), (27, 34_765_014)])
 def test_parameter_count_at_paper_configuration(frames, expected):
-    # shared/reference/targets.md: the official KTPFormer instantiated at width 512, 1 + 7 layers
+    # the official KTPFormer (run_ktpformer.py: width 512, 1 KPA/TPA + 7 layers) counted as sum(numel) of parameters
     model = build_model("ktpformer", config="paper", frames=frames)
     assert count_parameters(model) == expected
 
@@ -158,3 +162,72 @@ def test_bad_input_raises_a_clear_error():
         kt.LearnableGraphConv(2, 4, np.zeros((3, 4)))
     with pytest.raises(ValueError, match="unknown configuration"):
         kt.build("laptop")
+
+
+@pytest.mark.parametrize("name", ["ktpformer", "ktpformer-kpa", "ktpformer-tpa"])
+def test_example_input_runs_through_the_smoke_model(name):
+    model = build_model(name, "smoke").eval()
+    x = model.example_input(3)
+    assert x.shape == (3, 27, 17, 2)
+    with torch.no_grad():
+        assert model(x).shape == (3, 27, 17, 3)
+
+
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_inspection_helpers_on_a_smoke_model():
+    torch.manual_seed(0)
+    model = kt.build("smoke").eval()
+    x = model.example_input(2)
+    sims = kt.qkv_similarity(model, x)
+    assert set(sims) == {"Q", "K", "V"} and all(s.shape == (17, 17) for s in sims.values())
+    assert all(torch.allclose(s.diagonal(), torch.ones(17), atol=1e-5) for s in sims.values())  # cosine with itself
+    att = kt.layer_attention(model, x)
+    assert att["spatial"].shape == (17, 17) and att["temporal"].shape == (17, 27, 27)
+    assert torch.allclose(att["spatial"].sum(-1), torch.ones(17), atol=1e-5)
+    assert not model.spatial_blocks[0].attn.keep_attention       # switched off again
+    topo = kt.learned_topologies(model)
+    assert list(topo) == ["KPA", "TPA 1", "TPA 2"] and topo["TPA 1"][0].shape == (27, 27)
+    a = kt.kinematic_adjacency()
+    assert np.allclose(topo["KPA"][0], (a + a.T) / 2)
+    assert kt.neighbour_contrast(a, a) > 0 and kt.neighbour_contrast(np.ones((17, 17)), a) == 0.0
+
+
+def test_plot_matrices_draws_one_heatmap_per_matrix():
+    fig = kt.plot_matrices({"a": np.eye(17), "b": -np.eye(17), "c": torch.ones(17, 17)}, labels=H36M_17.joint_names,
+                           symmetric={"b"}, annotate=True, ncols=2, title="three")
+    heatmaps = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in heatmaps] == ["a", "b", "c"] and fig._suptitle.get_text() == "three"
+    assert len(fig.axes) == 4 + 3                                  # 2 x 2 grid (one switched off) + 3 colour bars
+    assert heatmaps[1].images[0].get_cmap().name == "RdBu_r" and heatmaps[1].images[0].get_clim() == (-1.0, 1.0)
+    assert [t.get_text() for t in heatmaps[0].get_xticklabels()] == list(H36M_17.joint_names)
+    assert _texts(heatmaps[0]).count("1.00") == 17                  # the annotated diagonal
+    matplotlib.pyplot.close(fig)
+
+
+def test_plot_topologies_draws_both_graphs_and_their_adjacency():
+    rng = np.random.default_rng(0)
+    fig = kt.plot_topologies(rng.random((17, 2)), rng.random((9, 2)), H36M_17, joint=13, title="priors")
+    graph, a_n, traj, a_t = fig.axes[:4]
+    assert len(fig.axes) == 4 + 4                                  # 2 x 2 panels + colour bars
+    assert len(graph.lines) == 16 and len(graph.texts) == 17        # one line per bone, one label per joint
+    assert graph.get_title() == "kinematic topology: 17 joints, 16 bones"
+    assert np.allclose(a_n.images[0].get_array(), kt.kinematic_adjacency())
+    assert traj.get_title() == "trajectory topology: LWrist over 9 frames" and len(traj.lines) == 1
+    assert a_t.get_title() == "A_T (9 x 9 chain)" and a_t.images[0].get_array().shape == (9, 9)
+    matplotlib.pyplot.close(fig)
+
+
+def test_plot_ablation_draws_a_bar_and_the_seeds_per_arm():
+    runs = {"MixSTE": {"MPJPE": [50.0, 52.0, 51.0], "P-MPJPE": [40.0, 41.0, 40.5]},
+            "+ KPA": {"MPJPE": [49.0], "P-MPJPE": [39.0]},
+            "KTPFormer": {"MPJPE": [48.0, 50.0, 49.0], "P-MPJPE": [38.0, 39.0, 38.5]}}
+    fig = kt.plot_ablation(runs, title="ablation")
+    assert len(fig.axes) == 2 and fig._suptitle.get_text() == "ablation"
+    for ax, metric in zip(fig.axes, ("MPJPE", "P-MPJPE")):
+        assert ax.get_ylabel() == f"{metric} (mm)" and len(ax.patches) == 3
+        assert [t.get_text() for t in ax.get_xticklabels()] == list(runs)
+        assert [p.get_height() for p in ax.patches] == pytest.approx([np.mean(r[metric]) for r in runs.values()])
+    matplotlib.pyplot.close(fig)

@@ -1,6 +1,14 @@
 """Every notebook in notebooks/ is executed with papermill at the smoke profile (one test each, so a new notebook
 is tested by existing) and checked for hygiene. Cells marked `# NBVAL_CHECK_OUTPUT` must reproduce their
-committed output (the same check `pytest --nbval-lax` makes)."""
+committed output (the same check `pytest --nbval-lax` makes).
+
+Notebooks are reproducibility tests: each smoke run records its key numbers (`posekit.experiment.record`), which
+must agree with the committed tests/recorded/<notebook>.smoke.json within RECORD_TOLERANCE: the larger of 0.5 mm
+and 1 % (one thread per run, fixed seeds; on the same machine the numbers repeat exactly, across CPUs float
+rounding in training moves them a little). `UPDATE_RECORDED=1 pytest tests/test_notebooks.py` rewrites the files
+after a change that is meant to move a result; the diff then shows in review.
+"""
+import json
 import os
 import re
 from pathlib import Path
@@ -11,6 +19,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 MARK = "# NBVAL_CHECK_OUTPUT"
+RECORDED = ROOT / "tests" / "recorded"
+
+
+def RECORD_TOLERANCE(value: float) -> float:
+    return max(0.5, 0.01 * abs(value))
 
 
 def _ids(paths):
@@ -60,19 +73,37 @@ def test_notebook_hygiene(path):
 def test_notebook_runs_at_smoke_profile(path, tmp_path):
     import papermill
     out = tmp_path / path.name
-    env_profile = os.environ.get("POSEKIT_PROFILE")
-    os.environ["POSEKIT_PROFILE"] = "smoke"
+    records = tmp_path / "recorded"
+    saved = {k: os.environ.get(k) for k in ("POSEKIT_PROFILE", "POSEKIT_RECORD_DIR")}
+    os.environ.update(POSEKIT_PROFILE="smoke", POSEKIT_RECORD_DIR=str(records))
     try:
         papermill.execute_notebook(str(path), str(out), parameters={"PROFILE": "smoke"}, cwd=str(path.parent),
                                    kernel_name="python3", progress_bar=False)
     finally:
-        if env_profile is None:
-            os.environ.pop("POSEKIT_PROFILE", None)
-        else:
-            os.environ["POSEKIT_PROFILE"] = env_profile
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    _check_recorded(path.stem, records / f"{path.stem}.smoke.json")
     committed = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     executed = [c for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"]
     executed = [c for c in executed if "injected-parameters" not in c.metadata.get("tags", [])]
     for before, after in zip(committed, executed):
         if before.source.startswith(MARK):
             assert _text(after.outputs) == _text(before.outputs), f"{MARK} cell changed:\n{before.source[:120]}"
+
+
+def _check_recorded(stem: str, produced: Path) -> None:
+    assert produced.is_file(), f"{stem} recorded no key numbers: call posekit.experiment.record(...) at the end"
+    numbers = json.loads(produced.read_text())
+    committed = RECORDED / f"{stem}.smoke.json"
+    if os.environ.get("UPDATE_RECORDED"):
+        RECORDED.mkdir(exist_ok=True)
+        committed.write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")
+    assert committed.is_file(), f"no committed record {committed}; run UPDATE_RECORDED=1 pytest {__file__}"
+    expected = json.loads(committed.read_text())
+    assert set(numbers) == set(expected), f"{stem} records {sorted(numbers)}, committed {sorted(expected)}"
+    moved = {k: (expected[k], numbers[k]) for k in expected
+             if abs(numbers[k] - expected[k]) > RECORD_TOLERANCE(expected[k])}
+    assert not moved, f"{stem}: key numbers moved beyond the tolerance (committed, now): {moved}"

@@ -1,6 +1,12 @@
-"""PoseDA (posekit.methods.poseda): parameter counts, GPA's geometry, LPA's transformations, training, errors."""
+"""PoseDA (posekit.methods.poseda): parameter counts, GPA's geometry, LPA's transformations, training, errors,
+every figure (headless)."""
 import math
 
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -265,3 +271,44 @@ def test_adapt_trains_any_lifter_and_picks_the_pairing():
     assert len(history.records) == 1 and np.isfinite(history.final["loss"])
     history = P.adapt(build_model("tcn", "smoke", frames=27), "gpa", src, tgt, cfg)   # temporal: sequence pairing
     assert np.isfinite(history.final["loss"])
+
+
+def test_example_input_runs_through_the_smoke_model():
+    model = build_model("poseda", "smoke").eval()
+    x = model.example_input(3)
+    assert x.shape == (3, 1, 17, 2)
+    with torch.no_grad():
+        assert model(x).shape == (3, 1, 17, 3)
+
+
+def test_the_package_exports_the_adapt_function():
+    assert callable(P.adapt) and P.adapt.__module__ == "posekit.methods.poseda.adapt"   # not the submodule
+
+
+# ------------------------------------------------------------------ what the notebook draws (headless)
+
+def test_distribution_figure():
+    rng = np.random.default_rng(0)
+    groups = {"source": P.domain_statistics(rng.normal(0, 0.2, (200, 17, 2))),
+              "target": P.domain_statistics(rng.normal(0.3, 0.4, (150, 17, 2)))}
+    fig = P.distribution_figure(groups, bins=20, title="Fig. S1")
+    assert [ax.get_title() for ax in fig.axes] == ["2D scale", "root x", "root y"]
+    for ax in fig.axes:
+        assert len(ax.patches) == 2                                   # one step histogram per group
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels[0].startswith("source: ") and labels[1].startswith("target: ")
+    assert fig._suptitle.get_text() == "Fig. S1"
+    plt.close(fig)
+
+
+def test_lpa_curves_figure():
+    keys = ("loss_g", "adv_3d", "adv_2d", "loss_d", "ba_deg", "rot_deg", "blr_abs")
+    history = [{"step": i + 1, **{k: 1.0 / (i + 1) for k in keys}} for i in range(50)]
+    fig = P.lpa_curves_figure(P.LPAResult(None, None, history), smooth=10)
+    losses, angles, lengths = fig.axes
+    assert [ln.get_label() for ln in losses.lines] == ["G total", "G adv. 3D", "G adv. 2D", "D"]
+    assert len(angles.lines) == 2 and len(lengths.lines) == 1
+    assert len(losses.lines[0].get_xdata()) == 50 - 10 + 1            # moving average over 10 steps
+    assert lengths.get_title() == "|bone-length change| (%)" and losses.get_xlabel() == "generator step"
+    assert lengths.lines[0].get_ydata()[-1] == pytest.approx(100 * np.mean(1.0 / np.arange(41, 51)))
+    plt.close(fig)

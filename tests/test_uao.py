@@ -9,7 +9,7 @@ from posekit.methods import uao
 from posekit.models import build_model, count_parameters
 from posekit.skeleton import H36M_17
 
-# shared/reference/targets.md and uao.md section 2: GUMLP, 3 blocks, width 512.
+# the official model/model_Gaussian.py at its defaults: GUMLP, 3 blocks, width 512.
 PAPER_PARAMS = 4_509_059
 K9 = torch.tensor([2.29, 2.29, 0.025, 0.029, -0.207, 0.248, -0.003, -0.001, -0.0014])
 
@@ -24,7 +24,7 @@ def _pose(b=4, seed=0):
 def test_parameter_count_paper():
     model = build_model("uao", "paper")
     assert count_parameters(model) == PAPER_PARAMS
-    # the pieces of uao.md section 2
+    # the pieces, counted from the official model/model_Gaussian.py
     assert sum(p.numel() for p in model.embed.parameters()) == 33_472
     assert sum(p.numel() for p in model.blocks[0].parameters()) == 1_403_285
     assert sum(p.numel() for p in model.blocks[0].gcn.parameters()) == 1_050_624
@@ -164,3 +164,108 @@ def test_tto_errors():
     plain = build_model("mlp", "smoke")
     with pytest.raises(TypeError, match="log_scale"):
         uao.test_time_optimize(plain, torch.zeros(3, 1, 17, 2), K9)
+
+
+def test_example_input_runs_through_the_smoke_model():
+    model = build_model("uao", "smoke").eval()
+    x = model.example_input(4)
+    assert x.shape == (4, 1, 17, 2)
+    with torch.no_grad():
+        mu, s = model(x)
+    assert mu.shape == (4, 1, 17, 3) and s.shape == (4, 1, 17, 1)
+    assert torch.all(mu[..., 0, :] == 0)                           # root-relative
+
+
+# ---------------------------------------------------------------- figures (headless), one test per function
+
+@pytest.fixture
+def plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+    yield pyplot
+    pyplot.close("all")
+
+
+def test_adjacency_figure(plt):
+    from posekit.methods.uao import figures
+    a = uao.uao_adjacency()
+    fig = figures.adjacency_figure(a)
+    assert len(fig.axes) == 4 and all(len(ax.images) == 1 for ax in fig.axes)       # one heatmap per subset
+    assert [ax.get_title() for ax in fig.axes] == [f"A[{k}]: {s}" for k, s in enumerate(uao.SUBSETS)]
+    assert {ax.images[0].get_clim() for ax in fig.axes} == {(0, a.max())}             # one colour scale
+    assert fig.axes[0].get_ylabel() == "sending joint j" and fig.axes[3].get_xlabel() == "receiving joint i"
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(H36M_17.joint_names)
+    assert [t.get_text() for t in fig.axes[2].get_xticklabels()] == list(H36M_17.joint_names)
+    with pytest.raises(ValueError, match="adjacency must be"):
+        figures.adjacency_figure(a[:, :16, :16])
+
+
+def test_calibration():
+    from posekit.methods.uao import figures
+    sigma = np.random.default_rng(0).uniform(5, 100, (300, 16))
+    c = figures.calibration(sigma, 2 * sigma, bins=5)                    # error tracks sigma, twice as large
+    assert c["rho"] == pytest.approx(1.0) and c["rho_joint"] == pytest.approx(1.0)
+    assert len(c["bin_sigma"]) == 5 and np.all(np.diff(c["bin_sigma"]) > 0)
+    np.testing.assert_allclose(c["bin_error"], 2 * c["bin_sigma"])
+    assert figures.calibration(sigma, 1 / sigma)["rho"] == pytest.approx(-1.0)       # anti-calibrated
+    with pytest.raises(ValueError, match=r"\(N, J\)"):
+        figures.calibration(sigma, sigma[:, :15])
+
+
+def test_calibration_figure(plt):
+    from posekit.methods.uao import figures
+    rng = np.random.default_rng(1)
+    sigma = rng.uniform(5, 100, (300, 16))
+    fig = figures.calibration_figure(sigma, sigma + rng.normal(0, 5, sigma.shape), H36M_17.joint_names[1:])
+    left, right = fig.axes
+    assert [ln.get_label() for ln in left.lines] == ["perfect calibration", "GUMLP (deciles of sigma)"]
+    assert len(left.lines[1].get_xdata()) == 10                                         # one point per decile
+    assert left.get_title().startswith("calibration, Spearman rho = 0.9")
+    assert left.get_xlabel() == "predicted sigma = exp(s) (mm)"
+    assert len(right.collections) == 1 and [t.get_text() for t in right.texts] == list(H36M_17.joint_names[1:])
+    assert right.get_title().startswith("per joint, Spearman rho")
+    with pytest.raises(ValueError, match="joint names"):
+        figures.calibration_figure(sigma, sigma, H36M_17.joint_names)
+
+
+def test_tto_sample_figure(plt):
+    from posekit.camera import h36m_cameras, image_coordinates
+    from posekit.methods.uao import figures
+    cam = h36m_cameras("S1")[0]
+    kp = np.random.default_rng(2).uniform(-0.5, 0.5, (17, 2))
+    reprojection = np.stack([kp + 0.01 * k for k in range(5)])                          # iterations 0..4
+    errors = {"UAO": [50, 46, 44, 43, 42], "projection only": [50, 52, 55, 56, 58]}
+    fig = figures.tto_sample_figure(kp, 0.9 * kp, reprojection, errors, cam)
+    before, after, curve = fig.axes
+    assert before.get_title() == "2D reprojection before (iteration 0)"
+    assert after.get_title() == "2D reprojection after 4 iterations"
+    assert len(before.lines) == 3 * 16 + 3                          # 16 bones for each of three 2D sets + legend
+    assert [t.get_text() for t in before.get_legend().get_texts()] == ["detector 2D (target)", "exact 2D",
+                                                                        "UAO reprojection"]
+    child, parent = H36M_17.bones[0]
+    np.testing.assert_allclose(before.lines[0].get_xdata(),                             # drawn in pixels
+                               image_coordinates(kp[[child, parent]], cam.res_w, cam.res_h)[:, 0])
+    assert before.yaxis_inverted()
+    assert [ln.get_label() for ln in curve.lines] == list(errors)
+    assert list(curve.lines[1].get_ydata()) == errors["projection only"] and curve.get_xlabel() == "iteration"
+    with pytest.raises(ValueError, match="S >= 1"):
+        figures.tto_sample_figure(kp, kp, reprojection[:1], errors, cam)
+
+
+def test_iteration_sweep_figure(plt):
+    from posekit.methods.uao import figures
+    gains = {"synth": {"UAO": [[0, 1, 2], [0, 1.5, 2.5]], "projection only": [[0, -1, -2], [0, -1, -3]]},
+             "synth-3dhp": {"UAO": [[0, 1, 1]]}}
+    fig = figures.iteration_sweep_figure(gains, [0, 2, 4], paper_iterations=4, titles={"synth": "trained here"})
+    a, b = fig.axes
+    assert a.get_title() == "trained here" and b.get_title() == "synth-3dhp"
+    arms = [ln for ln in a.lines if not ln.get_label().startswith("_")]
+    assert [ln.get_label() for ln in arms] == ["UAO", "projection only", "direct prediction"]
+    np.testing.assert_allclose(arms[0].get_ydata(), [0, 1.25, 2.25])                    # mean over seeds
+    assert arms[0].get_color() == "tab:blue" and arms[1].get_color() == "tab:red"
+    assert len(a.collections) == 2 and len(b.collections) == 0                         # std bands need 2 seeds
+    assert a.get_xscale() == "symlog" and [t.get_text() for t in a.get_xticklabels()] == ["0", "2", "4"]
+    assert a.get_xlabel() == "TTO iterations (paper: 4)"
+    with pytest.raises(ValueError, match=r"\(seeds, 3\)"):
+        figures.iteration_sweep_figure({"synth": {"UAO": [[0, 1]]}}, [0, 2, 4])

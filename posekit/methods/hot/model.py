@@ -1,38 +1,7 @@
-"""HoT: Hourglass Tokenizer for efficient transformer-based 3D human pose estimation.
-
-Wenhao Li, Mengyuan Liu, Hong Liu, Pichao Wang, Jialun Cai, Nicu Sebe. CVPR 2024.
-Facts, provenance and the official code's behaviour are in `shared/reference/hot.md` (code: NationalGAILab/HoT).
-
-A seq2seq video pose transformer spends most of its compute on the temporal axis, yet neighbouring frames are
-nearly redundant. HoT shapes the backbone like an hourglass:
-
-1. full-length layers: the first `prune_layer` spatial-temporal layers of MixSTE see all F frames;
-2. Token Pruning Cluster (TPC, paper Sec. 3.2): the frame features (pose tokens averaged over joints) are
-   clustered with density-peaks clustering on k nearest neighbours (DPC-kNN); the f cluster centres are the
-   representative frames, kept in time order, everything else is dropped;
-3. the remaining layers run on f << F frames;
-4. Token Recovering Attention (TRA, paper Sec. 3.3): F learnable queries cross-attend to the f kept tokens and
-   give back a full-length sequence, so the regression head still predicts every frame (seq2seq).
-
-The seq2frame variant ("TPC w. MixSTE") has no TRA: it always keeps the centre frame and predicts the kept frames
-only; at test time the centre frame's prediction is the output.
-
-Classes and functions below follow the paper's order: `frame_features` and `dpc_knn` (TPC's clustering),
-`TokenPruningCluster`, `TokenRecoveringAttention`, `HoTMixSTE` (TPC + TRA on MixSTE), `TPCMixSTE` (seq2frame),
-then the builders and a `fit` that trains the seq2frame variant the official way.
-
-Where this file departs from the official code:
-- the MixSTE backbone is posekit's shared `posekit.nn.mixste.MixSTE` (same math as the official re-implementation:
-  depth 8, width 512, MLP hidden 1024, shared Spatial/Temporal norms, drop path 0.1);
-- the TRA query projection is applied to the learnable queries repeated over every (clip, joint) pair, exactly as
-  the official code does, although the result is the same for all of them. This keeps the papers' FLOPs count
-  (167.52 G at the paper configuration); computing it once would save 2 x 243 x 17 x 512^2 = 2.17 GFLOPs a clip;
-- `dpc_knn` computes the distances exactly (the official `torch.cdist` default switches to a matrix-product
-  formula above 25 tokens, whose rounding of about 1e-4 can reorder near-equal densities);
-- `dpc_knn` takes an optional torch.Generator for its tie-breaking noise (the official code draws from the global
-  generator) and also returns the density, distance and score of every frame so that a notebook can draw them;
-- `HoTMixSTE(selection='uniform' | 'random')` replaces the clustering by evenly spaced or random frames, an
-  ablation switch that is not in the official code (default 'dpc' is the paper's method).
+"""HoT's forward pass, in the order of the paper: Token Pruning Cluster (Sec. 3.2: frame features, DPC-kNN, the
+gather), Token Recovering Attention (Sec. 3.3), HoT w. MixSTE (Sec. 3, Fig. 2) and the seq2frame TPC w. MixSTE,
+with their losses and builders. Official code: `NationalGAILab/HoT`, `model/mixste/hot_mixste.py` and
+`model/mixste/tpc_mixste.py`.
 """
 from __future__ import annotations
 
@@ -41,14 +10,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..nn.contract import configuration
-from ..nn import layers as _layers
-from ..nn.mixste import CONFIGS as MIXSTE_CONFIGS
-from ..nn.mixste import MixSTE
-from ..nn.mixste import mixste_loss
+from ...nn.contract import configuration
+from ...nn.layers import attention_is_explicit
+from ...nn.mixste import CONFIGS as MIXSTE_CONFIGS
+from ...nn.mixste import MixSTE, mixste_loss
 
 # Model sizes per configuration: the MixSTE backbone of the same name plus where to prune and how many frames to
-# keep. 'paper' is HoT w. MixSTE (hot.md section 2): F = 243, keep f = 81 after layer 3 of 8. The smaller ones keep
+# keep. 'paper' is HoT w. MixSTE (official `hot_mixste.py` at the defaults of its `common/arguments.py`:
+# --frames 243 --token_num 81 --layer_index 3): F = 243, keep f = 81 after layer 3 of 8. The smaller ones keep
 # F / 3 like the paper and prune after about 3/8 of the depth (gpu: 3 of 8; cpu: 2 of 4; smoke: 1 of 2).
 CONFIGS = {
     "paper": dict(MIXSTE_CONFIGS["paper"], tokens=81, prune_layer=3),
@@ -57,7 +26,8 @@ CONFIGS = {
     "smoke": dict(MIXSTE_CONFIGS["smoke"], tokens=9, prune_layer=1),
 }
 
-# The seq2frame TPC variant (hot.md section 4): README setting f = 61 kept tokens at layer 7 (the last of 8).
+# The seq2frame TPC variant (official `tpc_mixste.py`, `main_mixste_tpc.py`): the official README's setting,
+# f = 61 kept tokens at layer 7 (the last of 8).
 TPC_CONFIGS = {
     "paper": dict(MIXSTE_CONFIGS["paper"], tokens=61, prune_layer=7),
     "gpu": dict(MIXSTE_CONFIGS["gpu"], tokens=21, prune_layer=7),
@@ -108,7 +78,7 @@ def dpc_knn(features: torch.Tensor, num_keep: int, k: int = 2, keep_index: int |
             generator: torch.Generator | None = None, noise: float = 1e-6) -> DPCResult:
     """Density-peaks clustering with k nearest neighbours (paper Sec. 3.2, Eq. 1-3); no gradient flows through it.
 
-    features: (B, N, C) one token per frame. Following the official `cluster_dpc_knn` (hot.md section 3):
+    features: (B, N, C) one token per frame. Following the official `cluster_dpc_knn` (`hot_mixste.py`):
     1. distances d_ij = ||x_i - x_j||_2 / sqrt(C);
     2. density rho_i = exp(-mean of d_ij^2 over the k nearest tokens j), where the k nearest include token i itself
        (distance 0), so k = 2 means one real neighbour; plus U(0, 1) * 1e-6 noise that breaks ties (identical
@@ -164,7 +134,7 @@ class TokenPruningCluster(nn.Module):
     The frames are the DPC-kNN cluster centres of the joint-averaged frame features, sorted ascending so that the
     kept tokens stay in temporal order; the same frames are kept for every joint. A learnable positional embedding
     (1, f, C), zero-initialised, is then added, indexed by the *rank* of a kept token (0..f-1), not by its original
-    frame index (hot.md pitfall 2). `last` holds the most recent DPCResult and `last_index` the kept frames (B, f).
+    frame index (official `pos_embed_token`). `last` holds the most recent DPCResult and `last_index` the kept frames (B, f).
     """
 
     def __init__(self, frames: int, tokens: int, dim: int, k: int = 2, selection: str = "dpc",
@@ -211,7 +181,7 @@ class TokenRecoveringAttention(nn.Module):
     x (B, f, J, C) -> (B, F, J, C) with, per joint, out = Q + proj(softmax(q(Q) k(x)^T / sqrt(d)) v(x)), where
     Q (1, F, C) are the zero-initialised learnable queries (`queries`, official `x_token`); separate q, k, v
     projections with bias, 8 heads at the paper configuration. As in the official code there is no LayerNorm
-    before it, no MLP after it, and no residual other than the one to the queries (hot.md pitfall 3).
+    before it, no MLP after it, and no residual other than the one to the queries (official `Cross_Attention` and its call in `hot_mixste.py`).
     Set `keep_attention = True` to store the map (B*J, heads, F, f) in `attention_map`.
     """
 
@@ -236,7 +206,7 @@ class TokenRecoveringAttention(nn.Module):
         q = self.linear_q(queries).reshape(b * j, self.frames, h, d).transpose(1, 2)
         k = self.linear_k(kv).reshape(b * j, f, h, d).transpose(1, 2)
         v = self.linear_v(kv).reshape(b * j, f, h, d).transpose(1, 2)
-        if self.keep_attention or _layers.attention_is_explicit():
+        if self.keep_attention or attention_is_explicit():
             attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
             if self.keep_attention:
                 self.attention_map = attn.detach()
@@ -253,17 +223,20 @@ class TokenRecoveringAttention(nn.Module):
 class _PrunedMixSTE(MixSTE):
     """MixSTE whose first `prune_layer` layers see the whole clip; shared by HoT and the seq2frame TPC model."""
 
-    def _check(self, x: torch.Tensor) -> None:
-        if x.ndim != 4 or x.shape[2] != self.joints or x.shape[3] != self.joint_embed.in_features:
-            raise ValueError(f"expected 2D keypoints (B, T, {self.joints}, {self.joint_embed.in_features}), "
+    def check_input(self, x: torch.Tensor, frames: int | None = None) -> None:
+        """Refuse anything but 2D keypoints (B, T, J, C_in) with T = `frames` (default: the built clip length,
+        which TPC's and TRA's sizes depend on)."""
+        frames = frames or self.receptive_field
+        if x.ndim != 4 or x.shape[2] != self.joints or x.shape[3] != self.in_chans:
+            raise ValueError(f"expected 2D keypoints (B, T, {self.joints}, {self.in_chans}), "
                              f"got shape {tuple(x.shape)}")
-        if x.shape[1] != self.receptive_field:
-            raise ValueError(f"{type(self).__name__} was built for clips of {self.receptive_field} frames (its TPC "
+        if x.shape[1] != frames:
+            raise ValueError(f"{type(self).__name__} was built for clips of {frames} frames (its TPC "
                              f"and TRA sizes depend on it), got {x.shape[1]}")
 
     def features(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
         """Pose tokens (B, F, J, C) after the first `upto` full-length layers (default: prune_layer)."""
-        self._check(x)
+        self.check_input(x)
         upto = self.prune_layer if upto is None else upto
         x = self.temporal(self.add_temporal_pos(self.spatial(self.embed(x), 0)), 0)
         for i in range(1, upto):
@@ -308,7 +281,7 @@ class HoTMixSTE(_PrunedMixSTE):
 # ------------------------------------------------------------------------------------------- TPC w. MixSTE
 
 class TPCMixSTE(_PrunedMixSTE):
-    """TPC w. MixSTE, seq2frame (official `tpc_mixste.py`, hot.md section 4): no TRA.
+    """TPC w. MixSTE, seq2frame (official `tpc_mixste.py`): no TRA.
 
     (B, F, J, 2) -> (centre pose (B, 1, J, 3), kept poses (B, f, J, 3), kept frame indices (B, f)).
     TPC always keeps the centre frame (F-1)//2 plus f-1 DPC-kNN centres, and adds no positional embedding. The
@@ -372,130 +345,3 @@ def build(config: str = "cpu", frames: int | None = None, **overrides) -> HoTMix
 def build_tpc(config: str = "cpu", frames: int | None = None, **overrides) -> TPCMixSTE:
     """TPC w. MixSTE (seq2frame) at a named configuration."""
     return TPCMixSTE(**_config(TPC_CONFIGS, config, frames, overrides))
-
-
-def fit(model, data, config, val=None, loss_fn=None, profile=None):
-    """`posekit.train.fit`, except that the seq2frame TPC model trains on non-overlapping F-frame clips with the
-    loss on every kept frame (official `main_mixste_tpc.py`); it is still evaluated one window per frame."""
-    from ..data.samplers import ClipBank
-    from ..train import fit as generic_fit
-    if isinstance(model, TPCMixSTE) and not isinstance(data, ClipBank):
-        data = ClipBank(data, model.receptive_field, "sequence", config.stride or model.receptive_field)
-    return generic_fit(model, data, config, val=val, loss_fn=loss_fn, profile=profile)
-
-
-# ------------------------------------------------------------------------------------------- notebook figures
-
-def select_frames(model: HoTMixSTE | TPCMixSTE, x: torch.Tensor, tokens: int | None = None, layer: int | None = None,
-                  generator: torch.Generator | None = None) -> DPCResult:
-    """The DPC-kNN choice a model would make for clips x (B, F, J, 2) if it pruned to `tokens` frames (default: its
-    f) after `layer` full-length layers (default: its prune layer); how the choice moves with f and the layer."""
-    with torch.no_grad():
-        feats = frame_features(model.features(x, layer))
-    return dpc_knn(feats, tokens or model.tokens, model.tpc.k, model.tpc.keep_index, generator)
-
-
-def _cluster_colours(n: int):
-    import matplotlib.pyplot as plt
-    cmap = plt.get_cmap("tab20")
-    return [cmap(i % 20) for i in range(n)]
-
-
-def plot_selection(result: DPCResult, sample: int = 0, title: str | None = None):
-    """What TPC saw on one clip (matplotlib Figure): the distance matrix, the decision graph (density rho against
-    distance to a denser frame delta; the kept frames are the stars, top right) and the timeline of scores with
-    every frame coloured by the cluster of its nearest kept frame."""
-    import matplotlib.pyplot as plt
-    d = result.distance_matrix[sample].cpu().numpy()
-    rho, delta, score = (t[sample].cpu().numpy() for t in (result.density, result.delta, result.score))
-    kept = result.kept[sample].cpu().numpy()
-    order = result.centres[sample].cpu().numpy()       # cluster id c is centre order[c]
-    cluster = result.assignment[sample].cpu().numpy()
-    colours = _cluster_colours(len(order))
-    frame_colour = [colours[c] for c in cluster]
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw=dict(width_ratios=[1, 1, 1.6]))
-    im = ax[0].imshow(d, cmap="viridis")
-    ax[0].scatter(kept, kept, marker="*", s=60, c="white", edgecolors="k", linewidths=0.5)
-    ax[0].set(title="distances d_ij between frame features", xlabel="frame j", ylabel="frame i")
-    ax[0].grid(False)
-    fig.colorbar(im, ax=ax[0], fraction=0.046)
-    ax[1].scatter(rho, delta, c=frame_colour, s=18)
-    ax[1].scatter(rho[order], delta[order], c=[colours[c] for c in range(len(order))], marker="*", s=160,
-                  edgecolors="k", linewidths=0.6, label="kept (top scores)")
-    ax[1].set(title="decision graph", xlabel="density rho", ylabel="distance to a denser frame delta")
-    ax[1].ticklabel_format(axis="x", useOffset=False)
-    ax[1].tick_params(axis="x", labelrotation=30)
-    ax[1].legend(loc="upper left")
-    frames = range(len(score))
-    ax[2].bar(frames, score, color=frame_colour, width=1.0)
-    ax[2].scatter(kept, score[kept], marker="*", s=90, c="k", zorder=3, label="kept frame")
-    ax[2].set(title="score s = rho * delta per frame (colour: cluster of the nearest kept frame)", xlabel="frame",
-              ylabel="score", xlim=(-0.5, len(score) - 0.5))
-    ax[2].legend(loc="upper right")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
-    return fig
-
-
-def plot_recovery_attention(attention: torch.Tensor, kept, title: str | None = None):
-    """TRA weights (F, f) of every recovered frame (rows) on the kept tokens (columns), with a dot where a row is
-    the kept token's own frame (matplotlib Figure)."""
-    import matplotlib.pyplot as plt
-    a = torch.as_tensor(attention).float().cpu().numpy()
-    kept = list(map(int, kept))
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    im = ax.imshow(a, aspect="auto", cmap="magma", interpolation="nearest")
-    ax.scatter(range(len(kept)), kept, s=10, c="cyan", label="the kept token's own frame")
-    step = max(1, len(kept) // 20)
-    ax.set_xticks(range(0, len(kept), step), [str(k) for k in kept[::step]], rotation=90)
-    ax.set(xlabel="kept token (its original frame)", ylabel="recovered frame (query)")
-    ax.set_title(title or "Token Recovering Attention", loc="right")
-    ax.grid(False)
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.06), fontsize=8)
-    fig.colorbar(im, ax=ax, label="attention weight")
-    fig.tight_layout()
-    plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
-    return fig
-
-
-def local_attention_mass(attention: torch.Tensor, kept, nearest: int = 2) -> float:
-    """Mean TRA weight (attention (F, f)) that a recovered frame puts on the `nearest` kept tokens closest to it in
-    time: 1 for a pure interpolation between neighbours, nearest / f for attention spread evenly."""
-    a = torch.as_tensor(attention).float().cpu()
-    kept = torch.as_tensor(kept).cpu().float()
-    gap = (torch.arange(a.shape[0]).float()[:, None] - kept[None]).abs()          # (F, f) distance in frames
-    near = gap.argsort(dim=1)[:, :nearest]
-    return float(a.gather(1, near).sum(1).mean())
-
-
-def plot_kept_frames(rows: dict, frames: int, title: str | None = None):
-    """One row per setting ({label: kept frame indices}), a mark at every kept frame (matplotlib Figure)."""
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))
-    for r, (label, kept) in enumerate(rows.items()):
-        kept = torch.as_tensor(kept).cpu().numpy().ravel()
-        ax.scatter(kept, [r] * len(kept), marker="|", s=120, color=_cluster_colours(len(rows))[r])
-    ax.set_yticks(range(len(rows)), list(rows))
-    ax.set(xlim=(-0.5, frames - 0.5), xlabel="frame", title=title or "kept frames")
-    ax.invert_yaxis()
-    ax.grid(axis="y", visible=False)
-    fig.tight_layout()
-    plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
-    return fig
-
-
-def plot_flops_vs_error(points: dict, title: str | None = None, flops_unit: str = "MFLOPs per clip"):
-    """MPJPE against FLOPs like the paper's Fig. 1: {label: (flops, mpjpe mean, mpjpe std or 0)} (matplotlib)."""
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for i, (label, (flops, mean, std)) in enumerate(points.items()):
-        ax.errorbar(flops, mean, yerr=std or None, fmt="s" if "MixSTE" in label else "o", ms=7, capsize=3,
-                    color=_cluster_colours(len(points) + 1)[i], label=label)
-    ax.set(xlabel=f"FLOPs ({flops_unit}, Linear layers, 2 x MACs)", ylabel="MPJPE (mm)",
-           title=title or "accuracy against compute")
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
-    return fig

@@ -1,8 +1,6 @@
-"""ConvFormer (Diaz-Arias & Shin, arXiv 2304.02147, 2023): a PoseFormer-style spatial + temporal transformer
-whose queries, keys and values come from convolutions instead of linear maps ("dynamic multi-headed
-convolutional self-attention"). Facts in `shared/reference/convformer.md`.
-
-Read top to bottom in the order of the paper:
+"""ConvFormer's forward pass, top to bottom in the order of the paper (arXiv 2304.02147, Sec. 3): the dynamic
+convolution (Eq. 4-6), the convolutional multi-head attention (Eq. 3, 7), the pre-LN block (Eq. 8) and the model
+(Eq. 1, the spatial and temporal streams, the head), then the builders and the closed-form parameter count.
 
 1. `DynamicConv1d` - Eq. 4-6: n 1D convolutions mixed by learned weights eta with sum(eta) = 1.
 2. `ConvAttention` - Eq. 3 and 7: multi-head scaled dot-product attention on convolutional Q, K, V. In the spatial
@@ -13,28 +11,8 @@ Read top to bottom in the order of the paper:
 4. `ConvFormer` - Eq. 1 spatial embedding, B_sp spatial blocks, temporal embedding, B_temp temporal blocks, and
    the head p = Conv_{T->1}(Z W) predicting the centre frame (sequence-to-frame, VideoPose3D convention).
 
-What is the paper's and what is reconstructed. There is no official code (the official repository holds only a
-README, and the method is patented: US 11,482,048 B1, US 12,033,436 B2, assignee INSEER Inc.; this module is an
-independent reconstruction from the paper for teaching and research). From the paper: the spatial/temporal
-layout, the (d, d, k) and (T, T, k) convolutions, eta with sum 1, n = 3 kernels of 7, 8 heads, d = 32,
-2 + 2 blocks, pre-LN blocks, the Linear-then-Conv1d(T -> 1) head, MPJPE loss, stochastic depth 0.2 and dropout
-0.2 "on the dynamic feature aggregation". Reconstructed (convformer.md section 3, which reproduces all five
-parameter counts of Table 5: 2.561 / 2.654 / 3.431 / 5.243 / 10.241 M for T = 9 / 27 / 81 / 143 / 243):
-- the feed-forward ratio 2 (PoseFormer's), GELU, LayerNorm eps 1e-6 (PoseFormer's);
-- the spatial output projection Linear(d -> d), and in the temporal stream a T x T output projection
-  Conv1d(T -> T, k=1) - a J*d x J*d projection would add 0.6 M parameters and break the counts;
-- the final LayerNorm after each stream, every Linear/Conv with a bias.
-Open choices, made configurable (defaults in brackets): how sum(eta) = 1 is enforced [softmax over n learned
-logits, initialised equal], where the aggregation dropout sits [on the aggregated Q, K, V], the attention scale
-[1/sqrt(head dim); `scale='dim'` uses the full width as Eq. 3 literally reads], the optimiser [AdamW of
-`posekit.train`; the paper does not name one]. `posekit.train.evaluate` averages with the flipped input at test
-time by default; the paper states flipping only for training.
-
-An observation worth knowing: eta is a learned constant, not input-conditioned, so with equal kernel sizes
-sum_i eta_i Conv_i(x) is again one convolution, with kernel sum_i eta_i W_i (`DynamicConv1d.merged`). The
-"dynamic" version has the function class of a single convolution; it differs in parametrisation (and so in
-how it trains), not in what it can represent.
-
+There is no official code (the official repository `AJDA1992/ConvFormer` holds only a README): every class is a
+reconstruction from the paper's text; what is reconstructed is listed in the package docstring.
 Shapes: input (B, T, J, 2) screen-normalised 2D; output (B, 1, J, 3) root-relative metres of the centre frame.
 """
 from __future__ import annotations
@@ -44,9 +22,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..nn.contract import configuration
-from ..nn import layers
-from ..nn.layers import DropPath, Mlp, drop_path_rates
+from ...nn.contract import KeypointInput, configuration
+from ...nn.layers import DropPath, Mlp, attention_is_explicit, drop_path_rates
 
 # Table 5 / Sec. 5.2: d = 32, B_sp = B_temp = 2, 8 heads, kernels (7, 7, 7), FFN ratio 2 (reconstructed),
 # stochastic depth 0.2, aggregation dropout 0.2 (Sec. 4.2). 'paper' is the headline T = 243 model (10.24 M); the
@@ -84,7 +61,9 @@ class DynamicConv1d(nn.Module):
     With one filter there is nothing to mix and no eta parameter (Table 4's single-kernel counts agree).
 
     Computation: because eta does not depend on the input, sum_i eta_i (W_i * x + b_i) = (sum_i eta_i W_i) * x +
-    sum_i eta_i b_i. With `fused=True` (default) the merged kernel is formed first and convolved once **during
+    sum_i eta_i b_i: with equal kernel sizes the "dynamic" version has the function class of a single
+    convolution (`merged`); it differs in parametrisation, and so in how it trains, not in what it can represent.
+    With `fused=True` (default) the merged kernel is formed first and convolved once **during
     training**: the same outputs and the same gradients for every W_i and eta_i (chain rule through the weighted
     sum), at 1/n of the convolution cost. In eval mode (and with `fused=False`) the n convolutions run as Eq. 6
     writes them, so that `posekit.complexity` (which hooks nn.Conv1d) counts FLOPs in the paper's convention.
@@ -161,7 +140,7 @@ class ConvAttention(nn.Module):
       Linear(C -> C).
     - 'temporal': tokens are the T frames (N = T, C = J*d); Conv1d(T -> T, k) over the feature axis ("weights of
       dimension (T, T, k)", the temporal joints profile): one output value sees all T frames of k neighbouring
-      features. Output projection Conv1d(T -> T, 1) (reconstructed, see the module docstring).
+      features. Output projection Conv1d(T -> T, 1) (reconstructed: a J*d x J*d projection would break the paper's parameter counts).
     `qkv='linear'` replaces the convolutions by Linear(C -> C) maps and the output projection by Linear(C -> C):
     the vanilla / PoseFormer-style transformer the paper compares against (Table 6's baseline).
 
@@ -212,7 +191,7 @@ class ConvAttention(nn.Module):
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """softmax(q k^T * scale) v for (B, heads, N, c) tensors (Eq. 3); keeps the map when asked."""
-        if self.keep_attention or self.attn_drop.p > 0 or layers.attention_is_explicit():
+        if self.keep_attention or self.attn_drop.p > 0 or attention_is_explicit():
             attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
             if self.keep_attention:
                 self.attention_map = attn.detach()
@@ -255,7 +234,7 @@ class ConvFormerBlock(nn.Module):
 
 # ------------------------------------------------------------------------------------------------ the model
 
-class ConvFormer(nn.Module):
+class ConvFormer(KeypointInput, nn.Module):
     """ConvFormer lifter. Input (B, T, J, C_in) with T = `frames`; output (B, 1, J, 3), the centre frame.
 
     Pipeline (Sec. 3): `embed` (Eq. 1: x_i = P_i W + E_pos, (B*T, J, d)) -> `spatial` (B_sp blocks over the J joints
@@ -302,11 +281,15 @@ class ConvFormer(nn.Module):
         self.head_conv = nn.Conv1d(frames, 1, 1)
 
     # -- the pipeline, one method per step so that the notebook can run and draw each of them
-    def check_input(self, x: torch.Tensor) -> None:
-        t, j, c = self.receptive_field, self.joints, self.in_chans
-        if x.ndim != 4 or tuple(x.shape[1:]) != (t, j, c):
-            raise ValueError(f"ConvFormer expects 2D keypoints of shape (B, {t}, {j}, {c}) - exactly {t} frames, "
-                             f"because its temporal convolutions have {t} channels - got {tuple(x.shape)}")
+    def check_input(self, x: torch.Tensor, frames: int | None = None) -> None:
+        """Refuse anything but 2D keypoints (B, T, J, C_in) with T = `frames` (default: the built clip length,
+        which the temporal convolutions' channel count fixes)."""
+        t = frames or self.receptive_field
+        if x.ndim == 4 and tuple(x.shape[2:]) == (self.joints, self.in_chans) and x.shape[1] != t:
+            raise ValueError(f"ConvFormer expects 2D keypoints of shape (B, {t}, {self.joints}, {self.in_chans}) - "
+                             f"exactly {t} frames, because its temporal convolutions have {self.receptive_field} "
+                             f"channels - got {tuple(x.shape)}")
+        super().check_input(x, t)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Eq. 1: (B, T, J, C_in) -> (B*T, J, d)."""
@@ -373,27 +356,7 @@ class ConvFormer(nn.Module):
         return out
 
 
-def projection_support(attention: ConvAttention, token: int, channel: int, which: str = "q",
-                       x: torch.Tensor | None = None) -> torch.Tensor:
-    """Which inputs one projected value depends on: |d Q[token, channel] / d X| as an (N, C) map (zero where the
-    value does not look). For the spatial stream N = J joints; for the temporal stream N = T frames, C = J*d.
-    A convolutional projection gives a band of k channels over every frame (temporal) or k neighbouring joints
-    (spatial); a linear one gives exactly one token row."""
-    if which not in ("q", "k", "v"):
-        raise ValueError(f"which must be 'q', 'k' or 'v', got {which!r}")
-    if x is None:
-        x = torch.randn(1, attention.tokens, attention.dim, generator=torch.Generator().manual_seed(0))
-    x = x[:1].detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        was = attention.qkv_drop.training
-        attention.qkv_drop.eval()
-        try:
-            out = attention.project(x)["qkv".index(which)]
-        finally:
-            attention.qkv_drop.train(was)
-        (grad,) = torch.autograd.grad(out[0, token, channel], x)
-    return grad[0].abs()
-
+# ------------------------------------------------------------------------------------------------ builders
 
 def build(config: str = "cpu", frames: int | None = None, **overrides) -> ConvFormer:
     """ConvFormer at a named configuration ('paper', 'gpu', 'cpu', 'smoke'); `frames` and keywords override it."""
