@@ -311,3 +311,33 @@ def test_cli_import(tmp_path, capsys):
     model, card = load(out, "mixste")
     assert card["source"]["file"] == "best_epoch.bin" and card["frames"] == 27
     assert cli_main(["import", "mixste", str(tmp_path / "missing.bin"), "--out", str(out)]) == 2
+
+
+PAPER = {  # the official configurations of the released models (run scripts' defaults / README commands)
+    "mixste": (lambda: official_mixste(243, 512, 8), {}),
+    "ktpformer": (lambda: official_ktpformer(243, 512, 7), {}),
+    "hot": (lambda: official_hot(243, 512, 8, 81), {}),
+    "uao": (lambda: official_uao(3), {}),
+    "glagcn-released": (lambda: official_glagcn(96, 5), {}),
+    "tcn": (lambda: official_tcn((3, 3, 3, 3, 3), 1024), {}),
+}
+PAPER_PARAMETERS = {"mixste": 33_783_811, "ktpformer": 35_213_430, "hot": 35_000_323, "uao": 4_509_059,
+                    "glagcn-released": 1_348_856}
+
+
+@pytest.mark.parametrize("method", sorted(PAPER))
+def test_paper_configuration_layouts(method, monkeypatch):
+    """At the papers' sizes (on the meta device: shapes only) every official name maps, and the official
+    parameter counts come out."""
+    from posekit.weights.convert import build_for, convert
+    monkeypatch.setattr(torch, "randn", lambda *s, generator=None: torch.empty(*s, device="meta"))
+    monkeypatch.setattr(torch, "rand", lambda *s, generator=None: torch.empty(*s, device="meta"))
+    make, extra = PAPER[method]
+    official = make()
+    with torch.device("meta"):
+        model, size = build_for(method, official, **extra)
+    state = convert(LAYOUTS[method], official, model, "paper", size)
+    assert set(state) == set(model.state_dict())
+    if method in PAPER_PARAMETERS:
+        n_official = sum(v.numel() for k, v in official.items() if "running" not in k and "num_batches" not in k)
+        assert n_official == PAPER_PARAMETERS[method] == models.count_parameters(model)
