@@ -175,10 +175,16 @@ CASES = {  # method: (official state dict, how the official script saves it, bui
     "mixste": (official_mixste, lambda sd: training_checkpoint(sd, True), {}),
     "ktpformer": (official_ktpformer, lambda sd: training_checkpoint(sd, True), {}),
     "hot": (official_hot, lambda sd: sd, {"prune_layer": 1}),
+    "hot-tpc": (official_mixste, lambda sd: sd, {"tokens": 7, "prune_layer": 1}),
     "uao": (official_uao, lambda sd: sd, {}),
     "glagcn-released": (official_glagcn, lambda sd: training_checkpoint(sd, True), {}),
     "tcn": (official_tcn, lambda sd: {**training_checkpoint(sd, False), "model_traj": None}, {}),
 }
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    G.manual_seed(0)   # every test draws the same official values, whatever ran before
 
 
 def fingerprint(t: torch.Tensor):
@@ -253,23 +259,33 @@ def test_tcn_sizes_from_the_file(tmp_path):
     assert m.receptive_field == 81 and card["build"]["channels"] == 16 and card["frames"] == 81
 
 
-def test_hot_official_cdist(tmp_path):
+def test_hot_official_cdist(tmp_path, monkeypatch):
     torch.save(official_hot(), tmp_path / "h.pth")
     m, card = import_official("hot", tmp_path / "h.pth", prune_layer=1)
+    exact, _ = import_official("hot", tmp_path / "h.pth", prune_layer=1, options={})
     assert card["options"] == {"official_cdist": True}
     x = example_input(m)
-    m.tpc.generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        y = m(x)
-    kept_official = m.tpc.last_index.clone()
-    exact, _ = import_official("hot", tmp_path / "h.pth", prune_layer=1, options={})
-    exact.tpc.generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        y_exact = exact(x)
-    assert y.shape == y_exact.shape == (2, 27, 17, 3)
-    assert kept_official.shape == exact.tpc.last_index.shape == (2, 9)
-    # random 2D inputs keep well-separated frames: both distance formulas choose the same frames here
-    assert torch.equal(kept_official, exact.tpc.last_index)
+        feats = m.features(x).mean(dim=2)                       # the frame features TPC clusters
+        for model in (m, exact):
+            model.tpc.generator = torch.Generator().manual_seed(0)
+            assert model(x).shape == (2, 27, 17, 3)
+    c = feats.shape[-1] ** 0.5
+    # the official option uses torch.cdist's default (matrix-product) formula, posekit the exact one
+    assert torch.equal(m.tpc.last.distance_matrix, torch.cdist(feats, feats) / c)
+    assert torch.equal(exact.tpc.last.distance_matrix,
+                       torch.cdist(feats, feats, compute_mode="donot_use_mm_for_euclid_dist") / c)
+    assert (m.tpc.last.distance_matrix - exact.tpc.last.distance_matrix).abs().max() < 1e-3
+    # and nothing else differs: with the exact formula forced, the option's DPC-kNN is posekit's
+    from posekit.methods.hot import dpc_knn
+    from posekit.weights.options import _dpc_knn_default_cdist
+    cdist = torch.cdist
+    monkeypatch.setattr(torch, "cdist", lambda a, b, p=2.0, compute_mode=None:
+                        cdist(a, b, p, compute_mode="donot_use_mm_for_euclid_dist"))
+    for keep in (None, 13):
+        ours = _dpc_knn_default_cdist(feats, 9, 2, keep, torch.Generator().manual_seed(0))
+        ref = dpc_knn(feats, 9, 2, keep, torch.Generator().manual_seed(0))
+        assert torch.equal(ours.centres, ref.centres) and torch.equal(ours.assignment, ref.assignment)
 
 
 def test_refusal_lists_missing_unexpected_and_misshaped(tmp_path):
@@ -317,6 +333,7 @@ PAPER = {  # the official configurations of the released models (run scripts' de
     "mixste": (lambda: official_mixste(243, 512, 8), {}),
     "ktpformer": (lambda: official_ktpformer(243, 512, 7), {}),
     "hot": (lambda: official_hot(243, 512, 8, 81), {}),
+    "hot-tpc": (lambda: official_mixste(243, 512, 8), {}),
     "uao": (lambda: official_uao(3), {}),
     "glagcn-released": (lambda: official_glagcn(96, 5), {}),
     "tcn": (lambda: official_tcn((3, 3, 3, 3, 3), 1024), {}),
@@ -341,3 +358,69 @@ def test_paper_configuration_layouts(method, monkeypatch):
     if method in PAPER_PARAMETERS:
         n_official = sum(v.numel() for k, v in official.items() if "running" not in k and "num_batches" not in k)
         assert n_official == PAPER_PARAMETERS[method] == models.count_parameters(model)
+
+
+# ---------------------------------------------------------------- the official forward passes, written from the
+# official definitions with the official names, compared with the imported posekit models
+
+F_ = torch.nn.functional
+
+
+def official_tcn_forward(sd, x, widths):
+    """VideoPose3D TemporalModel in eval mode (common/model.py): dilated convolutions, residual slices."""
+    def bn_relu(h, name):
+        return F_.relu(F_.batch_norm(h, sd[f"{name}.running_mean"], sd[f"{name}.running_var"], sd[f"{name}.weight"],
+                                     sd[f"{name}.bias"], training=False, eps=1e-5))
+    b, t, j, _ = x.shape
+    h = bn_relu(F_.conv1d(x.reshape(b, t, -1).transpose(1, 2), sd["expand_conv.weight"]), "expand_bn")
+    dilation = widths[0]
+    for i, w in enumerate(widths[1:]):
+        pad = (w - 1) * dilation // 2
+        res = h[:, :, pad:h.shape[2] - pad]
+        h = bn_relu(F_.conv1d(h, sd[f"layers_conv.{2 * i}.weight"], dilation=dilation), f"layers_bn.{2 * i}")
+        h = res + bn_relu(F_.conv1d(h, sd[f"layers_conv.{2 * i + 1}.weight"]), f"layers_bn.{2 * i + 1}")
+        dilation *= w
+    out = F_.conv1d(h, sd["shrink.weight"], sd["shrink.bias"]).transpose(1, 2)
+    return out.reshape(b, -1, j, 3)
+
+
+def official_mixste_forward(sd, x, depth, heads=8):
+    """MixSTE2 in eval mode (common/model_cross.py): STE / TTE blocks, shared norms, pos. embeddings at layer 0."""
+    def ln(h, name, eps=1e-6):
+        return F_.layer_norm(h, h.shape[-1:], sd[f"{name}.weight"], sd[f"{name}.bias"], eps)
+
+    def lin(h, name):
+        return F_.linear(h, sd[f"{name}.weight"], sd.get(f"{name}.bias"))
+
+    def block(h, name):
+        n, t, c = h.shape
+        q, k, v = lin(ln(h, f"{name}.norm1"), f"{name}.attn.qkv").reshape(n, t, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        a = ((q @ k.transpose(-2, -1)) * (c // heads) ** -0.5).softmax(-1) @ v
+        h = h + lin(a.transpose(1, 2).reshape(n, t, c), f"{name}.attn.proj")
+        return h + lin(F_.gelu(lin(ln(h, f"{name}.norm2"), f"{name}.mlp.fc1")), f"{name}.mlp.fc2")
+    b, f, j, _ = x.shape
+    h = lin(x.reshape(b * f, j, 2), "Spatial_patch_to_embedding") + sd["Spatial_pos_embed"]
+    for i in range(depth):
+        h = ln(block(h, f"STEblocks.{i}"), "Spatial_norm")
+        h = h.reshape(b, f, j, -1).permute(0, 2, 1, 3).reshape(b * j, f, -1)
+        if i == 0:
+            h = h + sd["Temporal_pos_embed"]
+        h = ln(block(h, f"TTEblocks.{i}"), "Temporal_norm")
+        h = h.reshape(b, j, f, -1).permute(0, 2, 1, 3).reshape(b * f, j, -1)
+    return lin(ln(h, "head.0", 1e-5), "head.1").reshape(b, f, j, 3)
+
+
+def test_imported_outputs_equal_the_official_forward(tmp_path):
+    sd = official_tcn((3, 3, 3), 16)
+    sd = {k: (v.abs() + 0.5 if "running_var" in k else v * 0.3) for k, v in sd.items()}
+    torch.save(training_checkpoint(sd, False), tmp_path / "t.bin")
+    tcn, _ = import_official("tcn", tmp_path / "t.bin")
+    x = torch.randn(2, 31, 17, 2, generator=G)
+    with torch.no_grad():
+        assert torch.allclose(tcn(x), official_tcn_forward(sd, x, (3, 3, 3)), atol=1e-4)
+    sd = {k: v * 0.2 for k, v in official_mixste(27, 32, 2).items()}
+    torch.save(training_checkpoint(sd, True), tmp_path / "m.bin")
+    mixste, _ = import_official("mixste", tmp_path / "m.bin")
+    x = torch.randn(2, 27, 17, 2, generator=G)
+    with torch.no_grad():
+        assert torch.allclose(mixste(x), official_mixste_forward(sd, x, 2), atol=1e-5)

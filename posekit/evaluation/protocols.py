@@ -4,7 +4,7 @@ Human3.6M (test subjects S9 and S11, every camera; errors pooled within an actio
 'Directions 1' together, then the plain mean over the 15 groups). The codebases differ in how a video is cut into
 test windows, whether the predicted root is zeroed, and how windows are weighted:
 
-- `h36m-videopose3d` (VideoPose3D run.py `evaluate`, GLA-GCN run_s-agcn.py): one window of the receptive field per
+- `h36m-videopose3d` (VideoPose3D run.py `evaluate`, GLA-GCN run_s-agcn.py `-tta`): one window of the receptive field per
   frame, edge-padded at the ends; flip test-time augmentation; the target root is 0, the predicted root is kept
   (it counts toward MPJPE); every frame scored once.
 - `h36m-mixste` (MixSTE run.py `eval_data_prepare`, KTPFormer run_ktpformer.py, identical): non-overlapping
@@ -14,8 +14,9 @@ test windows, whether the predicted root is zeroed, and how windows are weighted
 - `h36m-hot` (HoT common/generator_stride.py + main_mixste.py `test`): centred non-overlapping F-frame chunks,
   edge-padded at both ends, padded frames scored; flip augmentation; root zeroed on prediction and target;
   window-weighted (HoT's per-batch P-MPJPE bug, utils.py `mpjpe_by_action_p2`, is not reproduced).
-- `h36m-frame` (UAO main.py, single frame; GLA-GCN's evaluation with `-tta`): one window per frame, flip
-  augmentation, predicted root zeroed, frame-weighted.
+- `h36m-frame` (UAO main.py, single frame; HoT main_mixste_tpc.py for the seq2frame TPC model, --stride 1): one
+  window per frame, flip augmentation, predicted root zeroed, frame-weighted. (HoT's TPC test reuses the kept
+  frames of the un-mirrored clip for the mirrored one; here the mirrored clip runs its own selection.)
 
 MPI-INF-3DHP `3dhp-pck` (the official MATLAB kit, mpii_test_predictions_py.m / mpii_compute_3d_pck.m): valid frames
 of TS1-TS6 only; PCK = % of the 14 joints (head top, neck, shoulders, elbows, wrists, hips, knees, ankles; not
@@ -66,7 +67,8 @@ PROTOCOLS = {p.name: p for p in (
     Protocol("h36m-hot", "h36m", "centred-chunks", True, True, "window", ("MPJPE", "P-MPJPE"),
              "NationalGAILab/HoT common/generator_stride.py, main_mixste.py test()"),
     Protocol("h36m-frame", "h36m", "per-frame", True, True, "frame", ("MPJPE", "P-MPJPE"),
-             "xiu-cs/UAO-Pose3D main.py (single frame, no test-time optimisation)"),
+             "xiu-cs/UAO-Pose3D main.py (single frame, no test-time optimisation); NationalGAILab/HoT "
+             "main_mixste_tpc.py (--stride 1)"),
     Protocol("3dhp-pck", "3dhp", "predict", True, True, "frame", ("PCK", "AUC", "MPJPE"),
              "MPI-INF-3DHP test_util mpii_test_predictions_py.m / mpii_compute_3d_pck.m (14-joint PCK/AUC)"),
     Protocol("humaneva-p2", "humaneva", "predict", True, True, "frame", ("P-MPJPE", "MPJPE"),
@@ -74,7 +76,8 @@ PROTOCOLS = {p.name: p for p in (
 )}
 
 # The protocol each released model was evaluated with by its authors on Human3.6M.
-DEFAULT_PROTOCOL = {"mixste": "h36m-mixste", "ktpformer": "h36m-mixste", "hot": "h36m-hot", "uao": "h36m-frame",
+DEFAULT_PROTOCOL = {"mixste": "h36m-mixste", "ktpformer": "h36m-mixste", "hot": "h36m-hot",
+                    "hot-tpc": "h36m-frame", "uao": "h36m-frame",
                     "glagcn-released": "h36m-videopose3d", "tcn": "h36m-videopose3d"}
 
 

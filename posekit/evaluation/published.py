@@ -20,6 +20,8 @@ PUBLISHED = [
          values={"MPJPE": 40.1, "P-MPJPE": 31.9}, source="secondary: HSTGFormer Table 1 (KTPFormer, CPN, T=243)"),
     dict(method="hot", dataset="h36m", keypoints="cpn", frames=243, protocol="h36m-hot",
          values={"MPJPE": 41.0}, source="approximate: HoT README FLOPs-MPJPE figure (MixSTE 40.9, +0.2%)"),
+    dict(method="hot-tpc", dataset="h36m", keypoints="cpn", frames=243, protocol="h36m-frame",
+         values={"MPJPE": 39.9}, source="approximate: HoT README FLOPs-MPJPE figure (TPC w. MixSTE)"),
     dict(method="uao", dataset="h36m", keypoints="cpn", frames=1, protocol="h36m-frame",
          values={"MPJPE": 49.4}, source="UAO README: GUMLP without test-time optimisation "
                                         "(released file Model_Gaussian_p1_4941.pth; 46.7 with TTO)"),

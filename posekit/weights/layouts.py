@@ -7,7 +7,8 @@ depth) from the official tensors' shapes. Names and shapes were read from the of
 
 - MixSTE: `JinluZhang1126/MixSTE`, common/model_cross.py, class MixSTE2;
 - KTPFormer: `JihuaPeng/KTPFormer`, common/model_ktpformer.py, class KTPFormer (KPA_Block / TPA_Block for layer 0);
-- HoT w. MixSTE: `NationalGAILab/HoT`, model/mixste/hot_mixste.py, class Model;
+- HoT w. MixSTE: `NationalGAILab/HoT`, model/mixste/hot_mixste.py, class Model (TPC w. MixSTE, seq2frame:
+  model/mixste/tpc_mixste.py);
 - UAO (GUMLP): `xiu-cs/UAO-Pose3D`, model/model_Gaussian.py, class Model;
 - GLA-GCN (released H36M model): `bruceyo/GLA-GCN`, common/s_agcn.py (S_AGCN) and common/agcn.py (TCN_GCN_unit);
 - VideoPose3D TCN: `facebookresearch/VideoPose3D`, common/model.py (TemporalModel / TemporalModelOptimized1f, whose
@@ -167,6 +168,14 @@ HOT = Layout(
     notes="prune layer (--layer_index, default 3) is not stored in the file: pass layer_index if it differs")
 
 
+HOT_TPC = Layout(
+    method="hot-tpc", repository="NationalGAILab/HoT", source="model/mixste/tpc_mixste.py :: Model",
+    saved_as="common/utils.py save_model: torch.save(model.state_dict()) (no wrapper, no DataParallel)",
+    rules=tuple(_MIXSTE), build_overrides=_mixste_size, options=("official_cdist",),
+    notes="exactly MixSTE's names (no pos_embed_token, no TRA); the kept-token count (--token_num, default 61) and "
+          "prune layer (--layer_index, default 7) are not in the file: pass tokens / layer_index if they differ")
+
+
 # ---------------------------------------------------------------- UAO (GUMLP)
 
 UAO = Layout(
@@ -269,4 +278,4 @@ TCN = Layout(
     notes="filter widths and channels come from the conv kernels; the semi-supervised 'model_traj' is ignored")
 
 
-LAYOUTS: dict[str, Layout] = {lay.method: lay for lay in (MIXSTE, KTPFORMER, HOT, UAO, GLAGCN, TCN)}
+LAYOUTS: dict[str, Layout] = {lay.method: lay for lay in (MIXSTE, KTPFORMER, HOT, HOT_TPC, UAO, GLAGCN, TCN)}
