@@ -224,3 +224,30 @@ def test_every_protocol_and_published_entry_is_consistent():
         assert p.dataset == entry["dataset"] and set(entry["values"]) <= set(p.headline) | {"MPJPE"}
     assert published("mixste", "h36m", "cpn_ft_h36m_dbb", 243)["values"]["MPJPE"] == 40.9
     assert published("mixste", "h36m", "cpn_ft_h36m_dbb", 81)["values"]["P-MPJPE"] == 33.9
+
+
+def test_videopose3d_whole_video_pass_equals_one_window_per_frame(tmp_path):
+    """The TCN runs the edge-padded video in one pass (as VideoPose3D does); it must equal per-frame windows."""
+    from posekit.evaluation.protocols import h36m_window_errors
+    from posekit.models import build_model
+    write_h36m(tmp_path)
+    ds = load_dataset("h36m", root=tmp_path, keypoints="gt").test
+    tcn = build_model("tcn", "smoke").eval()
+    for m in tcn.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.1, 0.1)
+    fast = h36m_window_errors(tcn, ds, get_protocol("h36m-videopose3d"))
+    slow = h36m_window_errors(_Windowed(tcn), ds, get_protocol("h36m-videopose3d"))
+    for (a, e1), (b, e2) in zip(fast["p1"], slow["p1"]):
+        assert a == b and e1.shape == e2.shape and np.allclose(e1, e2, atol=1e-6)
+
+
+class _Windowed(nn.Module):
+    """The same TCN seen as a plain model (so the protocol cuts one window per frame)."""
+
+    def __init__(self, tcn):
+        super().__init__()
+        self.tcn, self.receptive_field, self.output = tcn, tcn.receptive_field, "center"
+
+    def forward(self, x):
+        return self.tcn(x)
