@@ -153,6 +153,8 @@ def test_3dhp_protocol_on_the_npz_layout(tmp_path):
     assert got["AUC"] == pytest.approx(100 * np.mean([(e < t).mean() for t in range(0, 151, 5)]), abs=1e-6)
     assert got["MPJPE"] == pytest.approx(np.concatenate(all_errors).mean(), rel=1e-5)
     assert got["frames_scored"] == 6 * 5 and set(got["per_sequence"]) == set(TS_SIZE)
+    from posekit.evaluation.card import dataset_files
+    assert dataset_files("3dhp", tmp_path, "gt") == [tmp_path / "data_test_3dhp.npz"]
     assert sorted(H36M_FROM_3DHP[j] for j in (1, 2, 3, 4, 5, 6, 8, 10, 11, 12, 13, 14, 15, 16)) == list(range(14))
 
 
@@ -180,7 +182,8 @@ def test_humaneva_p2_cells(tmp_path):
         for a in acts:
             acts[a] = (RNG.uniform(-0.5, 0.5, (6, 15, 3)) + [0, 0, 1.0]).astype(np.float32)
             pos2d.setdefault(s, {})[a] = [RNG.uniform(0, 640, (6, 15, 2)).astype(np.float32) for _ in range(3)]
-    meta = {"layout_name": "humaneva15", "num_joints": 15, "keypoints_symmetry": [[2, 3, 4, 8, 9, 10], [5, 6, 7, 11, 12, 13]]}
+    meta = {"layout_name": "humaneva15", "num_joints": 15,
+            "keypoints_symmetry": [[2, 3, 4, 8, 9, 10], [5, 6, 7, 11, 12, 13]]}
     np.savez(tmp_path / "data_3d_humaneva15.npz", positions_3d=obj(pos3d))
     np.savez(tmp_path / "data_2d_humaneva15_gt.npz", positions_2d=obj(pos2d), metadata=obj(meta))
     ds = load_dataset("humaneva", root=tmp_path, keypoints="gt")

@@ -113,7 +113,8 @@ def official_uao(layers=3):
         for name, o, i_ in (("down", 256, 512), ("mid", 256, 256), ("up", 512, 256)):
             linear(sd, f"{b}.channel_mlp.linear_{name}.linear.0", o, i_)
         norm(sd, f"{b}.norm3", 17)
-        for name, o, i_ in (("up1", 51, 17), ("up2", 102, 51), ("mid", 102, 102), ("down1", 51, 102), ("down2", 17, 51)):
+        for name, o, i_ in (("up1", 51, 17), ("up2", 102, 51), ("mid", 102, 102), ("down1", 51, 102),
+                            ("down2", 17, 51)):
             linear(sd, f"{b}.spatial_mlp.linear_{name}.linear.0", o, i_)
     norm(sd, "GCN_MLP.norm_mu", 512)
     norm(sd, "GCN_MLP.norm_s", 512)
@@ -210,8 +211,8 @@ def test_import_is_complete_and_matches(method, tmp_path):
     want = {fingerprint(v) for v in official.values()}
     assert all(fingerprint(state[k]) in want for k in state if k not in derived)
     assert card["parameters"] == models.count_parameters(model)
-    assert card["source"]["sha256"] and card["source"]["prefix"] == ("module." if method in
-                                                                       ("mixste", "ktpformer", "glagcn-released") else "")
+    data_parallel = method in ("mixste", "ktpformer", "glagcn-released")
+    assert card["source"]["sha256"] and card["source"]["prefix"] == ("module." if data_parallel else "")
     # the posekit checkpoint gives the same model back, outputs identical
     out = save(model, card, tmp_path / "model.pt")
     again, card2 = load(out)
@@ -394,7 +395,8 @@ def official_mixste_forward(sd, x, depth, heads=8):
 
     def block(h, name):
         n, t, c = h.shape
-        q, k, v = lin(ln(h, f"{name}.norm1"), f"{name}.attn.qkv").reshape(n, t, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        qkv = lin(ln(h, f"{name}.norm1"), f"{name}.attn.qkv")
+        q, k, v = qkv.reshape(n, t, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
         a = ((q @ k.transpose(-2, -1)) * (c // heads) ** -0.5).softmax(-1) @ v
         h = h + lin(a.transpose(1, 2).reshape(n, t, c), f"{name}.attn.proj")
         return h + lin(F_.gelu(lin(ln(h, f"{name}.norm2"), f"{name}.mlp.fc1")), f"{name}.mlp.fc2")

@@ -29,7 +29,8 @@ def run(args) -> int:
     out = Path(args.out) / "reproduction.json" if args.out else Path(f"reproduction-{args.method}-{protocol.name}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1, default=float))
-    print(f"{args.method} ({card.get('frames')} frames, checkpoint sha256 {str(card.get('checkpoint_sha256'))[:12]}) on "
+    digest = str(card.get("checkpoint_sha256"))[:12]
+    print(f"{args.method} ({card.get('frames')} frames, checkpoint sha256 {digest}) on "
           f"{args.data} / {dataset.keypoints} 2D, protocol {protocol.name} ({result['frames_scored']} frames scored)")
     for line in side_by_side(result, paper, protocol.headline, protocol.name):
         print("  " + line)

@@ -4,9 +4,9 @@ Human3.6M (test subjects S9 and S11, every camera; errors pooled within an actio
 'Directions 1' together, then the plain mean over the 15 groups). The codebases differ in how a video is cut into
 test windows, whether the predicted root is zeroed, and how windows are weighted:
 
-- `h36m-videopose3d` (VideoPose3D run.py `evaluate`, GLA-GCN run_s-agcn.py `-tta`): one window of the receptive field per
-  frame, edge-padded at the ends; flip test-time augmentation; the target root is 0, the predicted root is kept
-  (it counts toward MPJPE); every frame scored once.
+- `h36m-videopose3d` (VideoPose3D run.py `evaluate`, GLA-GCN run_s-agcn.py `-tta`): one window of the receptive
+  field per frame, edge-padded at the ends; flip test-time augmentation; the target root is 0, the predicted root
+  is kept (it counts toward MPJPE); every frame scored once.
 - `h36m-mixste` (MixSTE run.py `eval_data_prepare`, KTPFormer run_ktpformer.py, identical): non-overlapping
   F-frame chunks from frame 0, the last chunk being the last F frames of the video (so the frames it shares with
   the previous chunk are scored twice); a video shorter than F is replicate-padded on the right and the padded

@@ -59,7 +59,8 @@ def published(method: str, dataset: str, keypoints: str, frames: int | None) -> 
     """The paper's entry for this method, dataset, 2D source and clip length, or None."""
     source = KEYPOINT_NAMES.get(keypoints, keypoints) if dataset == "h36m" else keypoints
     for entry in PUBLISHED:
-        if (entry["method"], entry["dataset"], entry["keypoints"], entry["frames"]) == (method, dataset, source, frames):
+        key = (entry["method"], entry["dataset"], entry["keypoints"], entry["frames"])
+        if key == (method, dataset, source, frames):
             return entry
     return None
 

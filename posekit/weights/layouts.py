@@ -62,7 +62,8 @@ class Layout:
     saved_as: str                                  # what the official script writes
     rules: tuple                                   # (posekit prefix regex, official prefix | callable | None)
     build_overrides: Callable[[dict], dict]        # official state -> build_model keywords
-    transforms: dict = field(default_factory=dict)  # posekit key -> (official -> posekit tensor, posekit shape -> official)
+    # posekit key -> (official tensor -> posekit tensor, posekit shape -> official shape)
+    transforms: dict = field(default_factory=dict)
     ignore: tuple = ()                             # official keys to skip without complaint (regexes)
     options: tuple = ()                            # official-behaviour options the importer switches on
     notes: str = ""
@@ -138,9 +139,11 @@ KTPFORMER = Layout(
         (r"tpa\.", "tpattention.attn.tpa."),       # StackedTPA gconv1 / gconv2
         (r"spatial_pos$", "kpattention.attn.Spatial_pos_embed"),
         (r"temporal_pos$", "tpattention.attn.Temporal_pos_embed"),
-        (r"spatial_blocks\.0\.(norm1|attn)\.", lambda m: "kpattention.attn." + ("norm1." if m.group(1) == "norm1" else "")),
+        (r"spatial_blocks\.0\.norm1\.", "kpattention.attn.norm1."),
+        (r"spatial_blocks\.0\.attn\.", "kpattention.attn."),   # qkv, proj
         (r"spatial_blocks\.0\.", "kpattention."),   # norm2, mlp
-        (r"temporal_blocks\.0\.(norm1|attn)\.", lambda m: "tpattention.attn." + ("norm1." if m.group(1) == "norm1" else "")),
+        (r"temporal_blocks\.0\.norm1\.", "tpattention.attn.norm1."),
+        (r"temporal_blocks\.0\.attn\.", "tpattention.attn."),
         (r"temporal_blocks\.0\.", "tpattention."),
         (r"(spatial|temporal)_blocks\.(\d+)\.", _ktp_block),  # plain layer i is STEblocks / TTEblocks i - 1
         *_MIXSTE_TAIL[2:],
@@ -219,7 +222,8 @@ _UNIT: list[tuple[str, str | None]] = [
 def _glagcn_unit(m: re.Match) -> str | None:
     """A whole AGCN-unit key: expand.* -> expand_gcn.*, stages.i.block.* / stages.i.strided.* ->
     layers_tcngcn.(2i) / layers_tcngcn.(2i+1), with the unit's inner names mapped by _UNIT."""
-    prefix = "expand_gcn." if m.group(1) is None else f"layers_tcngcn.{2 * int(m.group(1)) + (m.group(2) == 'strided')}."
+    unit = None if m.group(1) is None else 2 * int(m.group(1)) + (m.group(2) == "strided")
+    prefix = "expand_gcn." if unit is None else f"layers_tcngcn.{unit}."
     rest = m.group(3)
     for pattern, repl in _UNIT:
         u = re.match(pattern, rest)
@@ -259,7 +263,8 @@ def _tcn_block(m: re.Match) -> str:
 
 def _tcn_size(state: dict) -> dict:
     widths = [_dim(state, "expand_conv.weight", 2, 3)]
-    widths += [_dim(state, f"layers_conv.{2 * i}.weight", 2, 3) for i in range(_count(state, r"layers_conv\.(\d+)\.") // 2)]
+    blocks = _count(state, r"layers_conv\.(\d+)\.") // 2
+    widths += [_dim(state, f"layers_conv.{2 * i}.weight", 2, 3) for i in range(blocks)]
     joints = _dim(state, "expand_conv.weight", 1, 34) // 2
     return {"filter_widths": tuple(widths), "channels": _dim(state, "expand_conv.weight", 0, 1024), "joints": joints}
 
