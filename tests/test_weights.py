@@ -426,3 +426,38 @@ def test_imported_outputs_equal_the_official_forward(tmp_path):
     x = torch.randn(2, 27, 17, 2, generator=G)
     with torch.no_grad():
         assert torch.allclose(mixste(x), official_mixste_forward(sd, x, 2), atol=1e-5)
+
+
+def test_same_shaped_tensors_land_in_their_own_places(tmp_path):
+    """Tensors a shape check cannot tell apart (a swap would import silently): checked one by one."""
+    sd = official_uao()
+    torch.save(sd, tmp_path / "u.pth")
+    uao, _ = import_official("uao", tmp_path / "u.pth")
+    b = uao.blocks[1]
+    assert torch.equal(b.norm_gcn.weight, sd["GCN_MLP.blocks.1.norm1.weight"])        # LayerNorm over 17 joints
+    assert torch.equal(b.norm_spatial.weight, sd["GCN_MLP.blocks.1.norm3.weight"])    # the other one over 17
+    assert torch.equal(uao.norm_mu.bias, sd["GCN_MLP.norm_mu.bias"])
+    assert torch.equal(uao.norm_s.bias, sd["GCN_MLP.norm_s.bias"])
+    assert torch.equal(uao.head_mu[0].weight, sd["pred_mu.fc1.weight"])
+    assert torch.equal(uao.head_s[0].weight, sd["pred_s.fc1.weight"])
+    sd = official_hot()
+    torch.save(sd, tmp_path / "h.pth")
+    hot, _ = import_official("hot", tmp_path / "h.pth", prune_layer=1)
+    for name in ("linear_q", "linear_k", "linear_v", "proj"):
+        assert torch.equal(getattr(hot.tra, name).weight, sd[f"cross_attention.{name}.weight"])
+    assert torch.equal(hot.tra.queries, sd["x_token"]) and torch.equal(hot.temporal_pos, sd["Temporal_pos_embed"])
+    sd = official_glagcn()
+    torch.save(training_checkpoint(sd, True), tmp_path / "g.bin")
+    gla, _ = import_official("glagcn-released", tmp_path / "g.bin")
+    g = gla.stages[2].strided.gcn
+    assert torch.equal(g.theta[1].weight, sd["layers_tcngcn.5.gcn1.conv_a.1.weight"])
+    assert torch.equal(g.phi[1].weight, sd["layers_tcngcn.5.gcn1.conv_b.1.weight"])
+    assert torch.equal(g.B, sd["layers_tcngcn.5.gcn1.PA"])
+    assert torch.equal(gla.stages[2].block.tcn.conv.weight, sd["layers_tcngcn.4.tcn1.conv.weight"])
+    sd = official_ktpformer()
+    torch.save(training_checkpoint(sd, True), tmp_path / "k.bin")
+    ktp, _ = import_official("ktpformer", tmp_path / "k.bin")
+    assert torch.equal(ktp.temporal_blocks[0].norm1.weight, sd["tpattention.attn.norm1.weight"])
+    assert torch.equal(ktp.temporal_blocks[0].norm2.weight, sd["tpattention.norm2.weight"])
+    assert torch.equal(ktp.tpa.gconv1.gconv.W, sd["tpattention.attn.tpa.gconv1.gconv.W"])
+    assert torch.equal(ktp.spatial_norm.weight, sd["Spatial_norm.weight"])
