@@ -3,6 +3,8 @@
     posekit data synth --out DIR [--name synth|synth-3dhp] [--seed N]
     posekit train METHOD --data NAME [--root DIR] [--keypoints det|gt] --profile P --out DIR [--frames T]
     posekit eval METHOD --checkpoint FILE --data NAME [--root DIR] --profile P [--out DIR]
+    posekit eval METHOD --checkpoint FILE --data NAME --root DIR --protocol NAME [--keypoints K] [--out DIR]
+    posekit import METHOD FILE --out model.pt        (an official released checkpoint; see data/README.md)
     posekit complexity MODEL --config paper|gpu|cpu|smoke [--frames T] [--json] [--latency N]
     posekit notebooks [NAMES ...] --profile P --out DIR
     posekit bench [--profile cpu] [--device cpu|cuda]
@@ -77,6 +79,9 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    if args.protocol:
+        from .protocols.command import run as run_protocol
+        return run_protocol(args)
     model, profile = _model_and_profile(args)
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     model.load_state_dict(state.get("model", state))
@@ -88,6 +93,11 @@ def cmd_eval(args) -> int:
         (Path(args.out) / "metrics.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary, indent=1))
     return 0
+
+
+def cmd_import(args) -> int:
+    from .weights.command import run
+    return run(args)
 
 
 def cmd_complexity(args) -> int:
@@ -160,7 +170,16 @@ def parser() -> argparse.ArgumentParser:
             t.add_argument("--device", default=None)
         else:
             t.add_argument("--checkpoint", required=True)
+            t.add_argument("--protocol", default=None,
+                           help="a published evaluation protocol (posekit.protocols.PROTOCOLS); writes a "
+                                "reproduction card")
+            t.add_argument("--device", default="auto")
         t.set_defaults(func=func)
+
+    from .weights.command import add_arguments as import_arguments
+    i = sub.add_parser("import", help="import an official released checkpoint")
+    import_arguments(i)
+    i.set_defaults(func=cmd_import)
 
     c = sub.add_parser("complexity", help="parameters, FLOPs and latency of a model")
     c.add_argument("model")

@@ -75,7 +75,7 @@ class DPCResult:
 
 @torch.no_grad()
 def dpc_knn(features: torch.Tensor, num_keep: int, k: int = 2, keep_index: int | None = None,
-            generator: torch.Generator | None = None, noise: float = 1e-6) -> DPCResult:
+            generator: torch.Generator | None = None, noise: float = 1e-6, exact: bool = True) -> DPCResult:
     """Density-peaks clustering with k nearest neighbours (paper Sec. 3.2, Eq. 1-3); no gradient flows through it.
 
     features: (B, N, C) one token per frame. Following the official `cluster_dpc_knn` (`hot_mixste.py`):
@@ -89,6 +89,8 @@ def dpc_knn(features: torch.Tensor, num_keep: int, k: int = 2, keep_index: int |
     5. every token is assigned to its nearest centre (HoT does not use this; the notebook draws it).
     keep_index: a token that must be kept (the seq2frame variant's centre frame, `cluster_dpc_knn_center`): its
     score is set to -inf, the other num_keep - 1 centres are chosen and it is appended last.
+    exact=False computes the distances as the official code does (`torch.cdist`'s default mode: the matrix-product
+    formula above 25 tokens, whose rounding of about 1e-4 can reorder near-equal densities); posekit's default is exact.
     """
     if features.ndim != 3:
         raise ValueError(f"dpc_knn expects frame features (B, N, C), got shape {tuple(features.shape)}")
@@ -98,7 +100,8 @@ def dpc_knn(features: torch.Tensor, num_keep: int, k: int = 2, keep_index: int |
     if not 1 <= k <= n:
         raise ValueError(f"k = {k} nearest neighbours needs 1 <= k <= N = {n}")
     x = features.float()
-    dist = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist") / c ** 0.5  # (B, N, N), exact
+    mode = "donot_use_mm_for_euclid_dist" if exact else "use_mm_for_euclid_dist_if_necessary"
+    dist = torch.cdist(x, x, compute_mode=mode) / c ** 0.5                           # (B, N, N)
     knn = dist.topk(k, dim=-1, largest=False).values                                # (B, N, k), self included
     density = torch.exp(-(knn ** 2).mean(dim=-1))
     rand = torch.rand(density.shape, generator=generator, device="cpu" if generator is not None else x.device)
@@ -135,6 +138,7 @@ class TokenPruningCluster(nn.Module):
     kept tokens stay in temporal order; the same frames are kept for every joint. A learnable positional embedding
     (1, f, C), zero-initialised, is then added, indexed by the *rank* of a kept token (0..f-1), not by its original
     frame index (official `pos_embed_token`). `last` holds the most recent DPCResult and `last_index` the kept frames (B, f).
+    `exact_distances = False` makes DPC-kNN use the official code's distance formula (see `dpc_knn`).
     """
 
     def __init__(self, frames: int, tokens: int, dim: int, k: int = 2, selection: str = "dpc",
@@ -147,6 +151,7 @@ class TokenPruningCluster(nn.Module):
         self.frames, self.tokens, self.k, self.selection, self.keep_index = frames, tokens, k, selection, keep_index
         self.pos_embed = nn.Parameter(torch.zeros(1, tokens, dim)) if pos_embed else None
         self.generator: torch.Generator | None = None
+        self.exact_distances = True
         self.last: DPCResult | None = None
         self.last_index: torch.Tensor | None = None
 
@@ -156,7 +161,8 @@ class TokenPruningCluster(nn.Module):
         if f != self.frames:
             raise ValueError(f"TPC was built for {self.frames} frames, got {f}")
         if self.selection == "dpc":
-            self.last = dpc_knn(frame_features(x.detach()), self.tokens, self.k, self.keep_index, self.generator)
+            self.last = dpc_knn(frame_features(x.detach()), self.tokens, self.k, self.keep_index, self.generator,
+                                exact=self.exact_distances)
             return self.last.kept
         self.last = None
         if self.selection == "uniform":
