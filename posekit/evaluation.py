@@ -157,11 +157,17 @@ def evaluate(model: nn.Module | None, dataset, flip_test: bool = True, batch_siz
     return EvalResult(
         mpjpe=per_action["Average"], p_mpjpe=per_action_p["Average"],
         n_mpjpe=1000 * metrics.n_mpjpe(pred, gt),
-        mpjve=1000 * float(np.concatenate([v.ravel() for v in vel]).mean()) if vel else math.nan,
+        mpjve=_mean_mm(vel),
         pck=metrics.pck(pred, gt, joints=joints), auc=metrics.auc(pred, gt, joints=joints),
         per_action=per_action, per_action_p_mpjpe=per_action_p,
         per_joint=1000 * metrics.joint_errors(pred, gt).mean(0), frames=len(gt),
         seconds=time.perf_counter() - t0, predictions=predictions if with_predictions else None)
+
+
+def _mean_mm(parts: list[np.ndarray]) -> float:
+    """Mean of the pooled values in millimetres; NaN when there are none (e.g. no two consecutive valid frames)."""
+    values = np.concatenate([v.ravel() for v in parts]) if parts else np.zeros(0)
+    return 1000 * float(values.mean()) if values.size else math.nan
 
 
 def mean_pose_predictions(train: PoseDataset, test: PoseDataset) -> dict[str, np.ndarray]:
