@@ -187,7 +187,8 @@ def fit(model: nn.Module, data: PoseDataset | BatchSource, config: TrainConfig, 
                 raise FloatingPointError(
                     f"the training loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (lr "
                     f"{sched.get_last_lr()[0]:.2e}). Lower the learning rate or enable gradient clipping "
-                    f"(grad_clip), and check the inputs for NaN/inf (inputs finite: {bool(torch.isfinite(x).all())}).")
+                    f"(grad_clip), and check the data for NaN/inf (inputs finite: "
+                    f"{bool(torch.isfinite(x).all())}, targets finite: {bool(torch.isfinite(y).all())}).")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:

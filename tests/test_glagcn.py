@@ -68,6 +68,7 @@ def test_adaptive_graph_parts():
 
 
 def test_fixed_graph_only_mixes_neighbours():
+    torch.manual_seed(0)  # unseeded, about 1 initialisation in 20 leaves the elbow's response exactly 0 (ReLU)
     gcn = g.AdaptiveGraphConv(4, 4, g.partitions(), graph="fixed").eval()
     x = torch.zeros(1, 4, 3, 17)
     base = gcn(x)
