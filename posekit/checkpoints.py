@@ -8,6 +8,7 @@ adjacency they use).
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -30,6 +31,8 @@ def read_checkpoint(path: Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # random bytes, a truncated file, a pickle of something else
         first = (str(exc).strip().splitlines() or [""])[0][:120]
+        if isinstance(exc, pickle.UnpicklingError):
+            first = "not a torch file, or one holding objects other than tensors and plain values"
         raise ValueError(f"cannot read {path} as a posekit checkpoint ({exc.__class__.__name__}: {first}): "
                          f"{hint}") from None
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict):

@@ -177,7 +177,7 @@ def cmd_notebooks(args) -> int:
     try:
         import papermill
     except ImportError:
-        raise ImportError("posekit notebooks needs papermill, part of the dev extra: pip install -e '.[dev]' (or "
+        raise ImportError("papermill is needed to execute notebooks; it is part of the dev extra: pip install -e '.[dev]' (or "
                           "pip install papermill)") from None
     root = Path(__file__).resolve().parent.parent / "notebooks"
     paths = sorted(root.glob("*.ipynb"))

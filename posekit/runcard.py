@@ -143,7 +143,8 @@ def claim_folder(out: Path, card: dict, resume: bool, overwrite: bool) -> int:
         raise ValueError(f"--resume: {out} has no readable checkpoint (checkpoint/last.pt); pass --overwrite to "
                          f"start the run again")
     if done >= card["epochs"]:
-        raise ValueError(f"--resume: the run in {out} has already trained {done} epochs; pass --epochs N with N > "
+        raise ValueError(f"--resume: the run in {out} has already trained {done} epoch{'s' * (done != 1)}; pass "
+                         f"--epochs N with N > "
                          f"{done} to train on, or --overwrite to start again")
     return done
 

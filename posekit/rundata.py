@@ -53,8 +53,9 @@ def load_run_data(args, profile: Profile, training: bool) -> RunData:
     for role, part, wanted in (("training", train, ds.train_subjects if training else None),
                                (f"{split}-split", evaluation, scored)):
         if wanted is not None and len(part) == 0:
-            raise DatasetFileError(where, f"{name} has no {role} sequences (subjects {', '.join(wanted) or 'none'} "
-                                          f"not found; loaded {', '.join(ds.subjects)})", section)
+            found = f"subjects {', '.join(wanted)} not found" if wanted else f"no {role} files"
+            raise DatasetFileError(where, f"{name} has no {role} sequences ({found}; loaded "
+                                          f"{', '.join(ds.subjects)}), expected them under", section)
     input_joints = int(ds.sequences[0].keypoints_2d.shape[1])
     return RunData(full=ds, train=train, evaluation=evaluation, split=split, keypoints=keypoints,
                    input_joints=input_joints)

@@ -95,7 +95,7 @@ def test_output_folder_that_is_a_file_or_not_writable(capsys, tmp_path):
 
 def test_notebooks_without_papermill(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "papermill", None)
-    assert_names(run(capsys, "notebooks", "01"), "needs papermill", "pip install")
+    assert_names(run(capsys, "notebooks", "01"), "papermill is needed", "pip install")
 
 
 # --- Human3.6M layout (VideoPose3D npz) --------------------------------------------------------------------------
@@ -341,7 +341,8 @@ def _edit_pkl(path, change):
 
 def test_3dpw_training_split_missing(capsys, tmp_path):
     write_3dpw(tmp_path)
-    assert_names(train(capsys, tmp_path, data="3dpw"), "no training sequences", "'3DPW'")
+    assert_names(train(capsys, tmp_path, data="3dpw"), "no train sequences", "sequenceFiles/train/<sequence>.pkl",
+                 "'3DPW'")
 
 
 def test_3dpw_joint_positions_in_millimetres(capsys, tmp_path):
@@ -452,3 +453,11 @@ def test_train_config_refuses_impossible_settings():
                                    ("loss", "l2", "one of mpjpe")):
         with pytest.raises(ValueError, match=f"TrainConfig.{field}.*{expected}"):
             TrainConfig(**{field: value})
+
+
+def test_3dpw_test_split_missing_for_a_training_run(capsys, tmp_path):
+    write_3dpw(tmp_path, split="train", name="courtyard_basketball_00", actors=1)
+    write_3dpw(tmp_path, split="validation", name="courtyard_dancing_00")
+    assert_names(train(capsys, tmp_path, data="3dpw"), "3dpw has no test-split sequences", "'3DPW'")
+    assert cli.main(["train", "mlp", "--data", "3dpw", "--root", str(tmp_path), "--profile", "smoke", "--out",
+                     str(tmp_path / "v"), "--split", "validation", "--epochs", "1"]) == 0  # no test split needed

@@ -139,7 +139,7 @@ def test_a_folder_holds_one_run(h36m_root, tmp_path, capsys):
     msg = refused("--epochs", 1, method="tcn")
     assert "method 'mlp' -> 'tcn'" in msg
     msg = refused("--epochs", 1, "--resume")
-    assert "already trained 1 epochs" in msg and "--epochs N with N > 1" in msg
+    assert "already trained 1 epoch;" in msg and "--epochs N with N > 1" in msg
     msg = refused("--epochs", 2, "--resume", "--lr", 0.01)
     assert "holds a different run" in msg and "lr 0.001 -> 0.01" in msg
     msg = refused("--epochs", 2, "--resume", "--overwrite")

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..skeleton import H36M_17
-from .checks import check_finite, check_splits, check_units
+from .checks import check_finite, check_units
 from .dataset import DatasetFileError, PoseDataset, Sequence, natural_key
 
 PW3D_SECTION = "3DPW"
@@ -205,7 +205,8 @@ def load_3dpw(root: str | Path, split: str = "test", keypoints: str = "gt", imag
                        train_subjects=tuple(names["train"]), test_subjects=tuple(names["test"]), keypoints="gt",
                        info={"root": str(root), "validation_subjects": tuple(names["validation"]),
                              "joints": "approximate Human3.6M-17 from the 24 SMPL joints (H36M_FROM_SMPL24)"})
-    if split == "all" and subjects is None:
-        check_splits(ds, base, PW3D_SECTION)
+    if split == "all" and subjects is None and not names["train"]:
+        raise DatasetFileError(base / "train", "no train sequences, expected a training split "
+                                               "(sequenceFiles/train/<sequence>.pkl) in", PW3D_SECTION)
     return ds
 
