@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -68,12 +69,14 @@ def cmd_train(args) -> int:
     card = runcard.make_card(method=method, configuration=profile.name, overrides=overrides, model=model,
                              profile=profile.name, dataset=data.full, root=args.root, keypoints=data.keypoints,
                              split=data.split, config=config, device=str(training.resolve_device(config.device)))
-    start = runcard.claim_folder(out, card, args.resume, args.overwrite)
-    if start:
-        card["resumed_from_epoch"] = start
-        print(f"posekit train: resuming {out} from epoch {start + 1} of {config.epochs} (epochs 1-{start} are in "
-              f"{out / 'checkpoint' / 'last.pt'})", file=sys.stderr)
-    runcard.write_card(out, card)
+    primary = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 touches the folder
+    if primary:
+        start = runcard.claim_folder(out, card, args.resume, args.overwrite)
+        if start:
+            card["resumed_from_epoch"] = start
+            print(f"posekit train: resuming {out} from epoch {start + 1} of {config.epochs} (epochs 1-{start} are "
+                  f"in {out / 'checkpoint' / 'last.pt'})", file=sys.stderr)
+        runcard.write_card(out, card)
     print(f"posekit train: {method} at configuration {profile.name!r}, clip length {model.receptive_field} frames, "
           f"{card['joints']} joints, seed {seed}", file=sys.stderr)
     trainer = models.trainer_for(method)
@@ -90,6 +93,8 @@ def cmd_train(args) -> int:
     except FloatingPointError as exc:
         raise FloatingPointError(f"{exc} On the command line: rerun with --overwrite and a lower --lr.") from None
     train_seconds = time.perf_counter() - t0
+    if not primary:
+        return 0
     card["epochs_done"] = len(history.records)
     torch.save({"model": model.state_dict(), "method": method, "config": profile.name,
                 "frames": int(model.receptive_field), "joints": card["joints"], "skeleton": card["skeleton"],

@@ -13,6 +13,7 @@ card differs), `--overwrite` deletes it first, anything else is refused with the
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -100,7 +101,7 @@ def prepare_output(out: Path) -> None:
         raise NotADirectoryError(f"--out {out} is a file, expected a folder: choose another --out")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".posekit-write-test"
+        probe = out / f".posekit-write-test-{os.getpid()}"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
