@@ -92,8 +92,20 @@ def predict(model: nn.Module, dataset: PoseDataset, flip_test: bool = True, batc
         pred = np.concatenate(preds)
         pred = pred.reshape(-1, *pred.shape[2:])[:length] if mode == "sequence" else pred[:, 0]
         pred[:, dataset.skeleton.root] = 0.0
+        check_finite_predictions(pred, seq.name, seq.keypoints_2d)
         out[seq.name] = pred
     return out
+
+
+def check_finite_predictions(pred: np.ndarray, name: str, inputs: np.ndarray | None = None) -> None:
+    """The evaluation's NaN guard, like the training loop's: refuse NaN/inf predictions with one clear message."""
+    bad = ~np.isfinite(pred.reshape(len(pred), -1)).all(1)
+    if bad.any():
+        finite_in = "unknown" if inputs is None else bool(np.isfinite(inputs).all())
+        raise FloatingPointError(
+            f"the model predicted NaN/inf for {int(bad.sum())} of {len(pred)} frames of {name} (inputs finite: "
+            f"{finite_in}); its weights have diverged: retrain with a lower learning rate (--lr) or gradient "
+            f"clipping, or evaluate an earlier checkpoint")
 
 
 def evaluate(model: nn.Module | None, dataset, flip_test: bool = True, batch_size: int = 256,
@@ -112,7 +124,16 @@ def evaluate(model: nn.Module | None, dataset, flip_test: bool = True, batch_siz
         predictions = predict(model, dataset, flip_test, batch_size, device)
     per_frame, per_frame_p, all_pred, all_gt, vel = {}, {}, [], [], []
     for seq in dataset:
-        pred, gt = predictions[seq.name], seq.poses_3d
+        if seq.name not in predictions:
+            raise KeyError(f"no prediction for sequence {seq.name}; predictions must cover every test sequence")
+        pred, gt = np.asarray(predictions[seq.name]), seq.poses_3d
+        if pred.shape != gt.shape:
+            raise ValueError(f"prediction for {seq.name} has shape {pred.shape}, the ground truth {gt.shape}")
+        check_finite_predictions(pred, seq.name)
+        keep_all = np.ones(len(gt), bool) if seq.valid is None else seq.valid.astype(bool)
+        if not np.isfinite(gt[keep_all]).all():
+            raise ValueError(f"the ground truth of {seq.name} holds NaN/inf on frames to be scored; load the "
+                             f"dataset with posekit's loaders, which refuse or mark such frames invalid")
         if seq.valid is not None:
             keep = seq.valid.astype(bool)
             if len(pred) > 1:
@@ -136,19 +157,23 @@ def evaluate(model: nn.Module | None, dataset, flip_test: bool = True, batch_siz
     return EvalResult(
         mpjpe=per_action["Average"], p_mpjpe=per_action_p["Average"],
         n_mpjpe=1000 * metrics.n_mpjpe(pred, gt),
-        mpjve=1000 * float(np.concatenate([v.ravel() for v in vel]).mean()) if vel else math.nan,
+        mpjve=_mean_mm(vel),
         pck=metrics.pck(pred, gt, joints=joints), auc=metrics.auc(pred, gt, joints=joints),
         per_action=per_action, per_action_p_mpjpe=per_action_p,
         per_joint=1000 * metrics.joint_errors(pred, gt).mean(0), frames=len(gt),
         seconds=time.perf_counter() - t0, predictions=predictions if with_predictions else None)
 
 
+def _mean_mm(parts: list[np.ndarray]) -> float:
+    """Mean of the pooled values in millimetres; NaN when there are none (e.g. no two consecutive valid frames)."""
+    values = np.concatenate([v.ravel() for v in parts]) if parts else np.zeros(0)
+    return 1000 * float(values.mean()) if values.size else math.nan
+
+
 def mean_pose_predictions(train: PoseDataset, test: PoseDataset) -> dict[str, np.ndarray]:
     """The trivial baseline: every test frame gets the mean root-relative training pose (camera frame)."""
     mean = np.concatenate([s.poses_3d for s in train]).mean(0)
     return {s.name: np.repeat(mean[None], s.num_frames, 0) for s in test}
-
-
 
 
 @torch.no_grad()
@@ -163,6 +188,7 @@ def evaluate_batches(model: nn.Module, source, batch_size: int = 256, device: st
         p = pose_of(model(x.to(device))).float().cpu()
         if p.shape != y.shape:
             raise ValueError(f"the model predicts {tuple(p.shape)} but the batch source's targets are {tuple(y.shape)}")
+        check_finite_predictions(p.numpy(), f"batch {len(preds) + 1}", x.cpu().numpy())
         preds.append(p.reshape(-1, *p.shape[-2:]).numpy())
         gts.append(y.reshape(-1, *y.shape[-2:]).numpy())
     if not gts:

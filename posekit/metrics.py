@@ -1,9 +1,16 @@
 """Evaluation metrics for 3D pose (Human3.6M Protocols #1/#2 as in VideoPose3D's
 `common/loss.py`; MPI-INF-3DHP PCK@150/AUC as its official `mpii_test_predictions.m` computes them).
 
-All functions take predictions and targets of shape (..., J, 3) as numpy arrays or torch tensors and return
-errors in the unit of the input (posekit keeps metres inside models; multiply by 1000 to report millimetres,
-or use `to_mm`). Per-pose functions (`*_per_pose`) keep the leading axes; the plain names average everything.
+All functions take predictions and targets of the same shape (..., J, 3) as numpy arrays or torch tensors and
+refuse any other pair of shapes.
+
+Unit convention (the one rule every metric follows): poses are in metres, posekit's unit inside models and
+datasets. Distance metrics (MPJPE, P-MPJPE, N-MPJPE, MPJVE, `joint_errors`) return the unit of their input, so
+metres in, metres out; multiply by 1000 (`to_mm`) to report millimetres, as `posekit.evaluation` does. PCK and AUC
+have thresholds in millimetres and read their inputs in metres unless told `unit='mm'`; inputs whose scale
+contradicts the stated unit (a human pose whose joints spread more than 20 units around its centre is not in
+metres, one under 2 units is not in millimetres) are refused with a message naming the fix, never silently
+scored as 0.
 """
 from __future__ import annotations
 
@@ -45,8 +52,12 @@ def mpjpe(pred, target) -> float:
 
 def mpjpe_torch(pred, target, weights=None):
     """Differentiable MPJPE (optionally joint-weighted, WMPJPE) for training losses; tensors (..., J, 3)."""
+    if pred.shape != target.shape:
+        raise ValueError(f"prediction shape {tuple(pred.shape)} differs from target shape {tuple(target.shape)}")
     err = torch.linalg.norm(pred - target, dim=-1)
     if weights is not None:
+        if weights.shape[-1] != err.shape[-1]:
+            raise ValueError(f"{weights.shape[-1]} joint weights for poses of {err.shape[-1]} joints")
         err = err * weights
     return err.mean()
 
@@ -115,25 +126,48 @@ def pck(pred, target, threshold: float = PCK_THRESHOLD_MM, joints: Sequence[int]
     `joints` restricts the joints counted; the official kit counts 14 joints (see `skeleton.MPI3DHP_PCK_JOINTS`
     in 3DHP order, or `PCK_JOINTS_H36M` for H36M-ordered arrays). `unit` is the unit of the inputs: 'm' or 'mm'.
     """
-    err = joint_errors(pred, target) * _scale_to_mm(unit)
-    if joints is not None:
-        err = err[..., list(joints)]
+    err = _errors_mm(pred, target, unit, joints)
     return float(100.0 * (err < threshold).mean())
 
 
 def auc(pred, target, thresholds: Iterable[float] = AUC_THRESHOLDS_MM, joints: Sequence[int] | None = None,
         unit: str = "m") -> float:
     """Area under the PCK curve over thresholds 0..150 mm step 5, as a percentage (mean of the PCK curve)."""
-    err = joint_errors(pred, target) * _scale_to_mm(unit)
-    if joints is not None:
-        err = err[..., list(joints)]
+    err = _errors_mm(pred, target, unit, joints)
     return float(100.0 * np.mean([(err < t).mean() for t in thresholds]))
 
 
-def _scale_to_mm(unit: str) -> float:
+# Scale of a human pose: the median over poses of the RMS distance of its joints from their centre (about 0.3-0.5
+# in metres, 300-500 in millimetres). Beyond these bounds the stated unit cannot be right.
+MAX_SCALE_METRES, MIN_SCALE_MILLIMETRES = 20.0, 2.0
+
+
+def pose_scale(poses) -> float:
+    """Median over poses of the RMS joint distance from the pose's centre, in the poses' unit ((..., J, 3))."""
+    p = _np(poses)
+    p = p.reshape(-1, *p.shape[-2:])
+    centred = p - p.mean(-2, keepdims=True)
+    return float(np.median(np.sqrt((centred ** 2).sum(-1).mean(-1)))) if len(p) else 0.0
+
+
+def _errors_mm(pred, target, unit: str, joints) -> np.ndarray:
+    """Joint errors in millimetres for PCK/AUC, after checking that the inputs' scale fits `unit`."""
     if unit not in ("m", "mm"):
         raise ValueError(f"unit must be 'm' or 'mm', got {unit!r}")
-    return 1000.0 if unit == "m" else 1.0
+    err = joint_errors(pred, target)
+    scale = pose_scale(target) or pose_scale(pred)
+    if unit == "m" and scale > MAX_SCALE_METRES:
+        raise ValueError(f"PCK/AUC inputs look like millimetres (pose scale {scale:.0f}) but unit='m'; pass "
+                         f"unit='mm' or divide the poses by 1000")
+    if unit == "mm" and 0 < scale < MIN_SCALE_MILLIMETRES:
+        raise ValueError(f"PCK/AUC inputs look like metres (pose scale {scale:.3f}) but unit='mm'; pass unit='m' "
+                         f"or multiply the poses by 1000")
+    if joints is not None:
+        joints = list(joints)
+        if joints and max(joints) >= err.shape[-1]:
+            raise ValueError(f"joint index {max(joints)} out of range for poses of {err.shape[-1]} joints")
+        err = err[..., joints]
+    return err * (1000.0 if unit == "m" else 1.0)
 
 
 # The 14 joints of the official 3DHP PCK in Human3.6M order: all but Hip (root), Spine and Neck/Nose (3DHP 'head').

@@ -19,6 +19,7 @@ other batch source batch by batch.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import time
@@ -82,6 +83,20 @@ class TrainConfig:
     resume: bool = True
     progress: bool = True
     loss: str | None = None         # a key of LOSSES; None: the model's own loss or MPJPE
+
+    def __post_init__(self):
+        rules = {"epochs": self.epochs >= 0, "batch_size": self.batch_size >= 1, "seed": self.seed >= 0,
+                 "lr": math.isfinite(self.lr) and self.lr > 0, "lr_decay": 0 < self.lr_decay <= 1,
+                 "max_train_windows": self.max_train_windows is None or self.max_train_windows >= 1,
+                 "eval_every": self.eval_every >= 0, "warmup_steps": self.warmup_steps >= 0,
+                 "loss": self.loss is None or self.loss in LOSSES}
+        wanted = {"epochs": "an integer >= 0", "batch_size": "an integer >= 1", "seed": "an integer >= 0",
+                  "lr": "a positive number", "lr_decay": "in (0, 1]", "max_train_windows": "None or >= 1",
+                  "eval_every": "an integer >= 0", "warmup_steps": "an integer >= 0",
+                  "loss": f"None or one of {', '.join(LOSSES)}"}
+        for name, ok in rules.items():
+            if not ok:
+                raise ValueError(f"TrainConfig.{name} = {getattr(self, name)!r}: expected {wanted[name]}")
 
     @classmethod
     def from_profile(cls, profile: Profile, **overrides) -> "TrainConfig":
@@ -172,7 +187,8 @@ def fit(model: nn.Module, data: PoseDataset | BatchSource, config: TrainConfig, 
                 raise FloatingPointError(
                     f"the training loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (lr "
                     f"{sched.get_last_lr()[0]:.2e}). Lower the learning rate or enable gradient clipping "
-                    f"(grad_clip), and check the inputs for NaN/inf (inputs finite: {bool(torch.isfinite(x).all())}).")
+                    f"(grad_clip), and check the data for NaN/inf (inputs finite: "
+                    f"{bool(torch.isfinite(x).all())}, targets finite: {bool(torch.isfinite(y).all())}).")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:

@@ -110,7 +110,7 @@ def test_cli_train_writes_metrics_and_checkpoint(tmp_path, monkeypatch, tiny_syn
     assert cli.main(["train", "mlp", "--data", "synth", "--root", root, "--profile", "smoke", "--out", str(out),
                      "--epochs", "1"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["method"] == "mlp" and math.isfinite(metrics["MPJPE"])
+    assert metrics["run"]["method"] == "mlp" and math.isfinite(metrics["MPJPE"])
     assert (out / "model.pt").is_file() and (out / "checkpoint" / "last.pt").is_file()
     assert cli.main(["eval", "mlp", "--checkpoint", str(out / "model.pt"), "--data", "synth", "--root", root,
                      "--profile", "smoke"]) == 0

@@ -185,7 +185,8 @@ def natural_key(s: str):
 
 def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras: dict[str, list[Camera]],
                          root: int = 0, positions_2d_gt: dict | None = None,
-                         file_2d: str | Path = "", section: str = "", project_gt: bool = True) -> list[Sequence]:
+                         file_2d: str | Path = "", section: str = "", project_gt: bool = True,
+                         joints_2d=None, file_2d_gt: str | Path | None = None) -> list[Sequence]:
     """Build camera-frame sequences from VideoPose3D-style dicts.
 
     positions_3d: {subject: {action: (T, J, 3) world metres}};
@@ -193,6 +194,8 @@ def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras:
     use exact projections; cameras: {subject: [Camera]} in the order of the 2D lists.
     project_gt: when `positions_2d_gt` is None, fill `keypoints_2d_gt` with the cameras' projections (True, the
     default) or leave it None (False: for cameras whose intrinsics are unknown, e.g. HumanEva-I).
+    joints_2d: the joint count(s) the 2D arrays must have (default: the 3D joint count); every 2D array is
+    checked for shape (T', J, 2 or 3) and finite values; `file_2d_gt` names the ground-truth 2D file in errors.
     """
     out = []
     for subject in sorted(positions_3d, key=natural_key):
@@ -200,16 +203,18 @@ def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras:
             raise KeyError(f"no cameras for subject {subject!r}")
         for action in sorted(positions_3d[subject]):
             world = np.asarray(positions_3d[subject][action], dtype=np.float64)
+            joints = joints_2d or world.shape[1]
             for ci, cam in enumerate(cameras[subject]):
                 x_cam = cam.world_to_camera(world)
                 gt2d = cam.normalize(cam.project_pixels(x_cam)).astype(np.float32)
                 kp = gt2d
                 if positions_2d is not None:
-                    kp = _lookup_2d(positions_2d, subject, action, ci, len(world), file_2d, section)
+                    kp = _lookup_2d(positions_2d, subject, action, ci, len(world), file_2d, section, joints)
                     kp = cam.normalize(kp[:, :, :2]).astype(np.float32)
                 gt = gt2d if project_gt else None
                 if positions_2d_gt is not None:
-                    gt = _lookup_2d(positions_2d_gt, subject, action, ci, len(world), file_2d, section)
+                    gt = _lookup_2d(positions_2d_gt, subject, action, ci, len(world), file_2d_gt or file_2d, section,
+                                    world.shape[1])
                     gt = cam.normalize(gt[:, :, :2]).astype(np.float32)
                 traj = x_cam[:, root].astype(np.float32)
                 poses = (x_cam - x_cam[:, root:root + 1]).astype(np.float32)
@@ -218,11 +223,14 @@ def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras:
     return out
 
 
-def _lookup_2d(positions_2d, subject, action, ci, n_frames, file_2d, section):
+def _lookup_2d(positions_2d, subject, action, ci, n_frames, file_2d, section, joints):
+    from .checks import check_keypoints
     try:
-        kp = np.asarray(positions_2d[subject][action][ci], dtype=np.float64)
-    except (KeyError, IndexError):
+        kp = positions_2d[subject][action][ci]
+    except (KeyError, IndexError, TypeError):
         raise DatasetFileError(file_2d, f"no 2D keypoints for {subject} / {action} / camera {ci}", section) from None
+    key = f"positions_2d[{subject!r}][{action!r}][{ci}]"
+    kp = check_keypoints(kp, file_2d, key, section, joints)
     if len(kp) < n_frames:
         raise DatasetFileError(file_2d, f"{subject} / {action} / camera {ci} has {len(kp)} 2D frames but "
                                         f"{n_frames} 3D frames (expected at least as many)", section)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..camera import Camera, h36m_cameras
 from ..skeleton import H36M_17, h36m_from_32
+from .checks import check_pose_array, check_splits
 from .dataset import DatasetFileError, PoseDataset, sequences_from_world
 
 H36M_SECTION = "Human3.6M"
@@ -46,18 +47,23 @@ def read_npz_key(path: Path, key: str, section: str):
     return value
 
 
-def check_positions_3d(positions_3d, path, section, joints=(17, 32)):
-    """Refuse a `positions_3d` that is not {subject: {action: (T, J, 3)}} with J in `joints` (one clear error)."""
+def check_positions_3d(positions_3d, path, section, joints=(17, 32), skeleton=H36M_17, unit="m") -> dict:
+    """`positions_3d` as {subject: {action: (T, J, 3) float64}} with J in `joints`, every sequence non-empty,
+    finite and in `unit` by its bone lengths on `skeleton` (32-joint Human3.6M poses reduced to 17 to measure);
+    one `DatasetFileError` naming the file and key otherwise."""
     if not isinstance(positions_3d, dict) or not positions_3d:
         raise DatasetFileError(path, "positions_3d must be a non-empty dict {subject: {action: array}}", section)
+    out = {}
     for subject, actions in positions_3d.items():
         if not isinstance(actions, dict):
             raise DatasetFileError(path, f"positions_3d[{subject!r}] must be a dict {{action: array}}", section)
+        out[subject] = {}
         for action, arr in actions.items():
-            arr = np.asarray(arr)
-            if arr.ndim != 3 or arr.shape[1] not in joints or arr.shape[2] != 3:
-                raise DatasetFileError(path, f"positions_3d[{subject!r}][{action!r}] has shape {arr.shape}, "
-                                             f"expected (T, {' or '.join(map(str, joints))}, 3)", section)
+            key = f"positions_3d[{subject!r}][{action!r}]"
+            j = np.shape(arr)[1] if np.ndim(arr) == 3 else None
+            out[subject][action] = check_pose_array(arr, path, key, section, skeleton, joints=joints, unit=unit,
+                                                    convert=h36m_from_32 if j == 32 else None)
+    return out
 
 
 def load_videopose3d(root: str | Path, name: str, keypoints: str, cameras: dict[str, list[Camera]] | None = None,
@@ -71,18 +77,21 @@ def load_videopose3d(root: str | Path, name: str, keypoints: str, cameras: dict[
     """
     root = Path(root)
     path_3d = root / f"data_3d_{name}.npz"
-    positions_3d = read_npz_key(path_3d, "positions_3d", section)
-    check_positions_3d(positions_3d, path_3d, section)
+    positions_3d = check_positions_3d(read_npz_key(path_3d, "positions_3d", section), path_3d, section)
+    known = tuple(train_subjects) + tuple(test_subjects)
+    for subject in positions_3d:
+        if subject not in known:
+            raise DatasetFileError(path_3d, f"positions_3d has subject {subject!r}, expected subjects named "
+                                            f"{', '.join(known)} (rename the key)", section)
     with np.load(path_3d, allow_pickle=True) as npz:
         if "cameras" in npz.files:
-            stored = json.loads(str(npz["cameras"]))
-            cameras = {s: [Camera.from_dict(c) for c in cams] for s, cams in stored.items()}
+            cameras = _read_cameras(npz["cameras"], path_3d, section)
     if cameras is None:
         raise DatasetFileError(path_3d, "no camera parameters stored and none given", section)
     if subjects is not None:
         positions_3d = {s: positions_3d[s] for s in subjects if s in positions_3d}
-    positions_3d = {s: {a: (h36m_from_32(np.asarray(x)) if np.asarray(x).shape[1] == 32 else np.asarray(x))
-                        for a, x in acts.items()} for s, acts in positions_3d.items()}
+    positions_3d = {s: {a: (h36m_from_32(x) if x.shape[1] == 32 else x) for a, x in acts.items()}
+                    for s, acts in positions_3d.items()}
 
     def read_2d(source):
         path_2d = root / f"data_2d_{name}_{source}.npz"
@@ -97,14 +106,28 @@ def load_videopose3d(root: str | Path, name: str, keypoints: str, cameras: dict[
 
     keypoints = KEYPOINT_ALIASES.get(keypoints, keypoints) if name == "h36m" else keypoints
     positions_2d, path_2d = read_2d(keypoints)
-    gt_2d = None
+    gt_2d, path_gt = None, None
     if keypoints != "gt" and (root / f"data_2d_{name}_gt.npz").is_file():
-        gt_2d, _ = read_2d("gt")
+        gt_2d, path_gt = read_2d("gt")
     sequences = sequences_from_world(positions_3d, positions_2d, cameras, positions_2d_gt=gt_2d,
-                                     file_2d=path_2d, section=section)
-    return PoseDataset(name=name, sequences=sequences, skeleton=H36M_17, fps=fps,
-                       train_subjects=tuple(train_subjects), test_subjects=tuple(test_subjects),
-                       keypoints="gt" if keypoints == "gt" else keypoints, info={"root": str(root)})
+                                     file_2d=path_2d, section=section, joints_2d=17, file_2d_gt=path_gt)
+    ds = PoseDataset(name=name, sequences=sequences, skeleton=H36M_17, fps=fps,
+                     train_subjects=tuple(train_subjects), test_subjects=tuple(test_subjects),
+                     keypoints="gt" if keypoints == "gt" else keypoints, info={"root": str(root)})
+    if subjects is None or set(known) <= set(subjects):
+        check_splits(ds, path_3d, section)
+    return ds
+
+
+def _read_cameras(stored, path, section) -> dict[str, list[Camera]]:
+    """The `cameras` key of a posekit-written 3D file: JSON {subject: [Camera.to_dict(), ...]}."""
+    try:
+        table = json.loads(str(stored))
+        return {s: [Camera.from_dict(c) for c in cams] for s, cams in table.items()}
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise DatasetFileError(path, f"key 'cameras' is not a camera table ({exc.__class__.__name__}: "
+                                     f"{str(exc).splitlines()[0][:80]}), expected JSON {{subject: [camera dict, "
+                                     f"...]}} as write_videopose3d stores it", section) from None
 
 
 def load_h36m(root: str | Path, keypoints: str = "cpn_ft_h36m_dbb", subjects=None) -> PoseDataset:

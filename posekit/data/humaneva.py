@@ -19,6 +19,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..skeleton import HUMANEVA_15
+from .checks import check_splits, check_subject_names
 from .dataset import DatasetFileError, PoseDataset, sequences_from_world
 from .h36m import check_positions_3d, read_npz_key
 
@@ -27,6 +28,7 @@ HUMANEVA_TRAIN = ("Train/S1", "Train/S2", "Train/S3")
 HUMANEVA_TEST = ("Validate/S1", "Validate/S2", "Validate/S3")
 KEYPOINT_ALIASES = {"det": "detectron_pt_coco"}
 HUMANEVA_FPS = 60.0
+SUBJECT_PATTERN = r"(Train|Validate|Unlabeled)/S\d+"
 HUMANEVA_RES = (640, 480)
 # HumanEva-I ships no intrinsics in the VideoPose3D files. This focal length (pixels) is a rough guess for the
 # 640 x 480 colour cameras (about a 53 degree horizontal field of view) with the principal point at the image
@@ -113,8 +115,9 @@ def load_humaneva(root: str | Path, keypoints: str = "gt", subjects=None,
     """
     root = Path(root)
     path_3d = root / "data_3d_humaneva15.npz"
-    positions_3d = read_npz_key(path_3d, "positions_3d", HUMANEVA_SECTION)
-    check_positions_3d(positions_3d, path_3d, HUMANEVA_SECTION, joints=(15,))
+    positions_3d = check_positions_3d(read_npz_key(path_3d, "positions_3d", HUMANEVA_SECTION), path_3d,
+                                      HUMANEVA_SECTION, joints=(15,), skeleton=HUMANEVA_15)
+    check_subject_names(positions_3d, path_3d, HUMANEVA_SECTION, SUBJECT_PATTERN, "Train/S1")
     skipped = []
     if subjects is not None:
         missing = [s for s in subjects if s not in positions_3d]
@@ -135,17 +138,22 @@ def load_humaneva(root: str | Path, keypoints: str = "gt", subjects=None,
     source = KEYPOINT_ALIASES.get(keypoints, keypoints)
     path_2d = root / f"data_2d_humaneva15_{source}.npz"
     positions_2d, metadata = _read_2d(path_2d)
-    gt_2d = None
+    gt_2d, path_gt = None, path_2d
     if source == "gt":
         gt_2d = positions_2d
     elif (root / "data_2d_humaneva15_gt.npz").is_file():
-        gt_2d, _ = _read_2d(root / "data_2d_humaneva15_gt.npz")
+        path_gt = root / "data_2d_humaneva15_gt.npz"
+        gt_2d, _ = _read_2d(path_gt)
     sequences = sequences_from_world(positions_3d, positions_2d, cameras, positions_2d_gt=gt_2d,
-                                     file_2d=path_2d, section=HUMANEVA_SECTION, project_gt=False)
+                                     file_2d=path_2d, section=HUMANEVA_SECTION, project_gt=False,
+                                     joints_2d=int(metadata.get("num_joints", 15)), file_2d_gt=path_gt)
     num_2d = int(sequences[0].keypoints_2d.shape[1]) if sequences else 15
-    return PoseDataset(name="humaneva", sequences=sequences, skeleton=HUMANEVA_15, fps=HUMANEVA_FPS,
+    ds = PoseDataset(name="humaneva", sequences=sequences, skeleton=HUMANEVA_15, fps=HUMANEVA_FPS,
                        train_subjects=HUMANEVA_TRAIN, test_subjects=HUMANEVA_TEST, keypoints=source,
                        info={"root": str(root), "keypoints_joints": "coco" if num_2d == 17 else "humaneva15",
                              "skipped_subjects": skipped,
                              "intrinsics": f"approximate (focal {focal_length:g} px, centre of 640x480); "
                                            "HumanEva-I stores no intrinsics"})
+    if subjects is None:
+        check_splits(ds, path_3d, HUMANEVA_SECTION)
+    return ds

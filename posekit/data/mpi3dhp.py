@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ..camera import Camera
-from ..skeleton import H36M_17, h36m_from_3dhp
+from ..skeleton import H36M_17, MPI3DHP_17, h36m_from_3dhp
+from .checks import check_finite, check_splits, check_subject_names, check_units
 from .dataset import DatasetFileError, PoseDataset, Sequence, natural_key
 from .h36m import read_npz_key
 
@@ -79,9 +80,13 @@ def activity_names(dataset: PoseDataset, subject: str) -> np.ndarray:
 # --- reading ---------------------------------------------------------------------------------------------------
 
 def _h5_array(f, key, path):
+    import h5py
     if key not in f:
         raise DatasetFileError(path, f"file has no key {key!r} (keys: {', '.join(sorted(f.keys()))})",
                                MPI3DHP_SECTION)
+    if not isinstance(f[key], h5py.Dataset):
+        raise DatasetFileError(path, f"key {key!r} is an HDF5 {type(f[key]).__name__.lower()}, expected a dataset "
+                                     f"(a numeric array, as MATLAB v7.3 stores it)", MPI3DHP_SECTION)
     return np.asarray(f[key][()])
 
 
@@ -130,12 +135,19 @@ def read_annot_data(path: str | Path) -> dict[str, np.ndarray]:
             raise DatasetFileError(path, f"{key} has {raw[key].size} values (shape {raw[key].shape}), expected one "
                                          f"per frame ({n})", MPI3DHP_SECTION)
         out[name] = a
-    out["valid"] = out["valid"].astype(bool)
-    out["activity"] = out["activity"].astype(np.int64)
+    if n == 0:
+        raise DatasetFileError(path, "annot2 has 0 frames, expected a non-empty test sequence", MPI3DHP_SECTION)
+    out["valid"] = np.nan_to_num(out["valid"].astype(np.float64)).astype(bool)
+    out["activity"] = np.nan_to_num(out["activity"].astype(np.float64)).astype(np.int64)
+    for key in ("annot2", "annot3", "univ_annot3"):
+        out[key] = check_finite(out[key], path, key, MPI3DHP_SECTION, valid=out["valid"])
+    for key in ("annot3", "univ_annot3"):
+        check_units(out[key][out["valid"]] if out["valid"].any() else out[key], MPI3DHP_17, path, key,
+                    MPI3DHP_SECTION, unit="mm")
     return out
 
 
-def _check_npz_entry(entry, name, path, keys):
+def _check_npz_entry(entry, name, path, keys, valid=None):
     if not isinstance(entry, dict):
         raise DatasetFileError(path, f"data[{name!r}] must be a dict with keys {keys}", MPI3DHP_SECTION)
     missing = [k for k in keys if k not in entry]
@@ -152,7 +164,18 @@ def _check_npz_entry(entry, name, path, keys):
     if len(d2) < len(d3):
         raise DatasetFileError(path, f"data[{name!r}] has {len(d2)} 2D frames but {len(d3)} 3D frames (expected "
                                      f"at least as many)", MPI3DHP_SECTION)
-    return d2[:len(d3), :, :2].astype(np.float64), d3.astype(np.float64)
+    if len(d3) == 0:
+        raise DatasetFileError(path, f"data[{name!r}]['data_3d'] has 0 frames, expected a non-empty sequence",
+                               MPI3DHP_SECTION)
+    mask = None if valid is None else np.asarray(valid).reshape(-1).astype(bool)
+    if mask is not None and mask.size != len(d3):
+        raise DatasetFileError(path, f"data[{name!r}]['valid'] has {mask.size} values, expected {len(d3)}",
+                               MPI3DHP_SECTION)
+    kp = check_finite(d2[:len(d3), :, :2], path, f"data[{name!r}]['data_2d']", MPI3DHP_SECTION, mask)
+    pose = check_finite(d3, path, f"data[{name!r}]['data_3d']", MPI3DHP_SECTION, mask)
+    check_units(pose if mask is None or not mask.any() else pose[mask], MPI3DHP_17, path,
+                f"data[{name!r}]['data_3d']", MPI3DHP_SECTION, unit="mm")
+    return kp, pose
 
 
 def _make_sequence(subject, action, cam, camera_index, pose_mm, root_mm, kp_px, valid) -> Sequence:
@@ -218,11 +241,8 @@ def _load_test(root: Path, annotation: str, subjects, by_activity: bool):
         for ts in subjects:
             if ts not in data:
                 raise DatasetFileError(npz, f"data has no sequence {ts!r} (found {sorted(data)})", MPI3DHP_SECTION)
-            kp, pose = _check_npz_entry(data[ts], ts, npz, ("data_2d", "data_3d", "valid"))
-            valid = np.asarray(data[ts]["valid"]).reshape(-1)
-            if valid.size != len(pose):
-                raise DatasetFileError(npz, f"data[{ts!r}]['valid'] has {valid.size} values, expected {len(pose)}",
-                                       MPI3DHP_SECTION)
+            valid = np.asarray(data[ts].get("valid", []) if isinstance(data[ts], dict) else []).reshape(-1)
+            kp, pose = _check_npz_entry(data[ts], ts, npz, ("data_2d", "data_3d", "valid"), valid)
             # No annot3 in this file: the trajectory is the pelvis of the stored 3D (univ_annot3 is scaled to the
             # universal skeleton, so for data_test_3dhp.npz the trajectory is approximate).
             sequences.append(_make_sequence(ts, SCENES[ts], mpi3dhp_camera(ts), 0, pose, pose, kp, valid))
@@ -252,6 +272,7 @@ def _load_train(root: Path, annotation: str, subjects):
             raise DatasetFileError(path, f"data[{key!r}] must be [{{camera: {{'data_2d', 'data_3d'}}}}, fps] under a "
                                          f"key like 'S1 Seq1'", MPI3DHP_SECTION)
         subject, seq_name = parts
+        check_subject_names([subject], path, MPI3DHP_SECTION, r"S\d+", "S1 Seq1")
         if subjects is not None and subject not in subjects:
             continue
         if len(entry) > 1:
@@ -311,5 +332,8 @@ def load_3dhp(root: str | Path, split: str = "test", keypoints: str = "gt", anno
         info["test_source"] = str(source)
     if not sequences:
         raise KeyError(f"no MPI-INF-3DHP sequences selected by split={split!r}, subjects={subjects!r}")
-    return PoseDataset(name="3dhp", sequences=sequences, skeleton=H36M_17, fps=TEST_FPS,
-                       train_subjects=TRAIN_SUBJECTS, test_subjects=TEST_SEQUENCES, keypoints="gt", info=info)
+    ds = PoseDataset(name="3dhp", sequences=sequences, skeleton=H36M_17, fps=TEST_FPS,
+                     train_subjects=TRAIN_SUBJECTS, test_subjects=TEST_SEQUENCES, keypoints="gt", info=info)
+    if split == "all" and subjects is None:
+        check_splits(ds, root, MPI3DHP_SECTION)
+    return ds

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..skeleton import H36M_17
+from .checks import check_finite, check_units
 from .dataset import DatasetFileError, PoseDataset, Sequence, natural_key
 
 PW3D_SECTION = "3DPW"
@@ -100,8 +101,9 @@ def sequences_from_file(path: str | Path, image_size=None) -> list[Sequence]:
     data = read_sequence_file(path)
     name = path.stem  # equals the file's 'sequence' entry; the file name is what the split folders list
     K = np.asarray(data["cam_intrinsics"], dtype=np.float64)
-    if K.shape != (3, 3):
-        raise DatasetFileError(path, f"cam_intrinsics has shape {K.shape}, expected (3, 3)", PW3D_SECTION)
+    if K.shape != (3, 3) or not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise DatasetFileError(path, f"cam_intrinsics is {K.tolist()}, expected a finite (3, 3) pixel matrix "
+                               f"[[fx, 0, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0", PW3D_SECTION)
     cam_poses = np.asarray(data["cam_poses"], dtype=np.float64)
     if cam_poses.ndim != 3 or cam_poses.shape[1:] != (4, 4):
         raise DatasetFileError(path, f"cam_poses has shape {cam_poses.shape}, expected (N, 4, 4)", PW3D_SECTION)
@@ -125,14 +127,23 @@ def sequences_from_file(path: str | Path, image_size=None) -> list[Sequence]:
         if valid.size != n:
             raise DatasetFileError(path, f"campose_valid[{actor}] has {valid.size} values, expected {n}",
                                    PW3D_SECTION)
+        if n == 0:
+            raise DatasetFileError(path, f"jointPositions[{actor}] has 0 frames, expected a non-empty sequence",
+                                   PW3D_SECTION)
+        valid = valid.astype(bool)
+        jp = check_finite(jp, path, f"jointPositions[{actor}]", PW3D_SECTION, valid)
+        poses = check_finite(cam_poses[:n], path, "cam_poses", PW3D_SECTION, valid)
         world = h36m_from_smpl24(jp.reshape(n, 24, 3))
-        R, t = cam_poses[:n, :3, :3], cam_poses[:n, :3, 3]
+        check_units(world[valid] if valid.any() else world, H36M_17, path, f"jointPositions[{actor}]",
+                    PW3D_SECTION, unit="m")
+        R, t = poses[:, :3, :3], poses[:, :3, 3]
         x_cam = np.einsum("nij,nkj->nki", R, world) + t[:, None, :]
         z = x_cam[..., 2:3]
         with np.errstate(divide="ignore", invalid="ignore"):
             px = np.concatenate([K[0, 0] * x_cam[..., :1] / z + K[0, 2], K[1, 1] * x_cam[..., 1:2] / z + K[1, 2]], -1)
         kp = camera.normalize(px).astype(np.float32)
-        ok = valid.astype(bool) & np.all(z[..., 0] > 0, axis=-1)
+        ok = valid & np.all(z[..., 0] > 0, axis=-1)
+        kp[~np.isfinite(kp)] = 0.0  # a joint at depth 0 projects to inf; its frame is marked invalid
         out.append(Sequence(subject=name, action=f"Actor {actor}", camera=camera, camera_index=0,
                             poses_3d=(x_cam - x_cam[:, :1]).astype(np.float32),
                             trajectory=x_cam[:, 0].astype(np.float32), keypoints_2d=kp,
@@ -190,8 +201,12 @@ def load_3dpw(root: str | Path, split: str = "test", keypoints: str = "gt", imag
                                      "sequenceFiles/{train,validation,test}/<sequence>.pkl in", PW3D_SECTION)
     if not sequences:
         raise KeyError(f"no 3DPW sequences selected by split={split!r}, subjects={subjects!r}")
-    return PoseDataset(name="3dpw", sequences=sequences, skeleton=H36M_17, fps=PW3D_FPS,
+    ds = PoseDataset(name="3dpw", sequences=sequences, skeleton=H36M_17, fps=PW3D_FPS,
                        train_subjects=tuple(names["train"]), test_subjects=tuple(names["test"]), keypoints="gt",
                        info={"root": str(root), "validation_subjects": tuple(names["validation"]),
                              "joints": "approximate Human3.6M-17 from the 24 SMPL joints (H36M_FROM_SMPL24)"})
+    if split == "all" and subjects is None and not names["train"]:
+        raise DatasetFileError(base / "train", "no train sequences, expected a training split "
+                                               "(sequenceFiles/train/<sequence>.pkl) in", PW3D_SECTION)
+    return ds
 

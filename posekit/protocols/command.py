@@ -13,6 +13,14 @@ from .scoring import evaluate, get_protocol
 from .published import published, side_by_side
 
 
+def test_split(data: str) -> dict:
+    """Loader arguments that read only the test split: a released checkpoint needs no training subjects."""
+    if data == "h36m":
+        from ..data.h36m import H36M_TEST
+        return {"subjects": H36M_TEST}
+    return {}
+
+
 def run(args) -> int:
     protocol = get_protocol(args.protocol)
     if protocol.dataset != args.data:
@@ -20,7 +28,7 @@ def run(args) -> int:
     if args.root is None:
         raise ValueError(f"--root DIR is required: the folder with the {args.data} files (see data/README.md)")
     model, card = load(args.checkpoint, args.method)
-    dataset = load_dataset(args.data, root=args.root, keypoints=args.keypoints)
+    dataset = load_dataset(args.data, root=args.root, keypoints=args.keypoints, **test_split(args.data))
     device = resolve_device(args.device)
     result = evaluate(model, dataset, protocol, device=device)
     paper = published(args.method, args.data, dataset.keypoints, card.get("frames"))
