@@ -1,0 +1,77 @@
+"""The anny body: cached build, Human3.6M-17 joints, joint limits, parts, clothing, retargeting, gradients."""
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("anny")
+from posekit.body import (CLASSES, PARTS, AnnyBody, ClothingLayout, Retargeter, dress, sample_angles,  # noqa: E402
+                          sample_outfit, sample_phenotype, semantic_prior, vertex_parts)
+from posekit.body.model import model_data_path  # noqa: E402
+from posekit.data.motion import HI, LO, REST_OFFSETS, Body, forward_kinematics  # noqa: E402
+from posekit.skeleton import H36M_17  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def body():
+    return AnnyBody("3pc")
+
+
+def test_topology_is_cached_and_float32(body):
+    assert model_data_path("3pc").exists()
+    assert body.num_vertices == 369 and body.faces.shape[1] == 3 and body.num_bones == 104
+    out = body()
+    assert out["vertices"].dtype == torch.float32 and out["joints"].shape == (1, 17, 3)
+    with pytest.raises(ValueError, match="unknown anny topology"):
+        AnnyBody("2pc")
+
+
+def test_h36m_joints_are_the_mapped_bone_heads(body):
+    out = body()
+    j, heads = out["joints"][0], out["bone_heads"][0]
+    for i, name in [(0, "root"), (2, "lowerleg01.R"), (8, "neck01"), (13, "wrist.L")]:
+        assert torch.equal(j[i], heads[body.bone(name)])
+    left, right = list(H36M_17.joints_left), list(H36M_17.joints_right)
+    assert (j[left, 0] > 0).all() and (j[right, 0] < 0).all()  # the body's left is +X
+    assert j[10, 2] == j[:, 2].max() and j[3, 2] < j[2, 2] < j[1, 2] < j[0, 2]  # head top highest, legs down
+
+
+def test_sampled_poses_respect_the_joint_limits_and_follow_posekit_motion(body):
+    rng = np.random.default_rng(0)
+    q, names = sample_angles(rng, 6)
+    assert (q[:, 1:] >= LO[1:] - 1e-9).all() and (q[:, 1:] <= HI[1:] + 1e-9).all() and len(names) == 6
+    joints = body(Retargeter(body)(q))["joints"].numpy()
+    ref = forward_kinematics(q, Body(REST_OFFSETS, 1.75), np.zeros((6, 3))) @ np.array(
+        [[0.0, 1, 0], [-1, 0, 0], [0, 0, 1]]).T  # posekit frame -> anny frame
+    for j in (2, 3, 5, 6, 12, 13, 15, 16):  # every limb segment points the way posekit's does
+        p = H36M_17.parents[j]
+        a, b = joints[:, j] - joints[:, p], ref[:, j] - ref[:, p]
+        cos = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+        assert cos.min() > 0.999
+
+
+def test_mesh_is_differentiable_in_pose_and_phenotype(body):
+    rng = np.random.default_rng(1)
+    pose = Retargeter(body)(sample_angles(rng, 2)[0]).requires_grad_(True)
+    phen = torch.from_numpy(sample_phenotype(rng, 2)).float().requires_grad_(True)
+    out = body(pose, phen, torch.zeros(2, 3))
+    (out["vertices"].square().sum() + out["joints"].sum()).backward()
+    assert pose.grad.abs().sum() > 0 and phen.grad.abs().sum() > 0
+    heights = body(None, torch.tensor([[0.5, 0.7, 0.5, 0.5, h, 0.5] for h in (0.1, 0.9)]))["vertices"][..., 2]
+    assert (heights.amax(1) - heights.amin(1)).diff() > 0.1  # the height phenotype makes a taller body
+
+
+def test_parts_and_clothing(body):
+    parts = vertex_parts(body)
+    assert set(parts.tolist()) == set(range(1, len(PARTS) + 1))
+    layout = ClothingLayout(body)
+    rng = np.random.default_rng(2)
+    labels = layout.labels(sample_outfit(rng))
+    assert labels.shape == (369,) and labels.min() >= 0 and labels.max() < len(CLASSES)
+    prior = semantic_prior(layout, n_outfits=64)
+    assert torch.allclose(prior.sum(1), torch.ones(369))
+    assert prior[parts == PARTS.index("torso") + 1].argmax(1).ne(0).float().mean() > 0.9  # torsos are clothed
+    v = body()["vertices"]
+    lab = torch.from_numpy(labels)[None]
+    dressed = dress(v, body.faces, lab, torch.tensor([[0.0, 0.01, 0.02, 0.02, 0.01]]))
+    moved = (dressed - v).norm(dim=-1)[0]
+    assert torch.allclose(moved[lab[0] == 2], torch.tensor(0.02)) and (moved[lab[0] == 0] == 0).all()
