@@ -116,11 +116,13 @@ class SoftRasterizer(torch.nn.Module):
         depth = 1 / inv_z.sum(-1)
         wp = inv_z * depth[..., None]
         zn = (self.far - depth) / (self.far - self.near)
-        if self.hard:
-            score = torch.where(cover, zn, torch.full_like(zn, -math.inf))
-            best = score.argmax(-1, keepdim=True)
-            weight = F.one_hot(best[..., 0], k).to(vertices.dtype) * cover.any(-1, keepdim=True)
-            w_bg = 1 - alpha
+        if self.hard:  # the nearest covering face only: gather its attributes instead of weighting all K
+            best = torch.where(cover, zn, torch.full_like(zn, -math.inf)).argmax(-1)  # (N, P)
+            face = faces[bins.faces.clamp(min=0).gather(1, best)]  # (N, P, 3)
+            attr = attributes[bins.batch[:, None, None], face]  # (N, P, 3, C)
+            w = wp.gather(2, best[..., None, None].expand(-1, -1, 1, 3))[:, :, 0] * alpha[..., None]
+            value = torch.einsum("npv,npvc->npc", w, attr)
+            return self._finish(out, value, bins, batch, 1 - alpha, background)
         else:
             logits = torch.where(used, F.logsigmoid(logit) + zn / self.gamma, torch.full_like(zn, -math.inf))
             if self.aggregate == "softras":
@@ -132,6 +134,9 @@ class SoftRasterizer(torch.nn.Module):
                 w_bg = 1 - alpha
         attr = attributes[bins.batch[:, None, None], faces[bins.faces.clamp(min=0)]]  # (N, K, 3, C)
         value = torch.einsum("npkv,nkvc->npc", weight[..., None] * wp, attr)
+        return self._finish(out, value, bins, batch, w_bg, background)
+
+    def _finish(self, out, value, bins, batch, w_bg, background):
         image = self._assemble(value, bins, batch)
         w_b = self._assemble(w_bg[..., None], bins, batch, fill=1.0)[:, 0]
         if background is not None:
