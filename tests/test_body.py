@@ -75,3 +75,51 @@ def test_parts_and_clothing(body):
     dressed = dress(v, body.faces, lab, torch.tensor([[0.0, 0.01, 0.02, 0.02, 0.01]]))
     moved = (dressed - v).norm(dim=-1)[0]
     assert torch.allclose(moved[lab[0] == 2], torch.tensor(0.02)) and (moved[lab[0] == 0] == 0).all()
+
+
+def test_smpl_path_loads_a_chumpy_pickle_without_chumpy(tmp_path, monkeypatch):
+    """A tiny fake SMPL of the official structure (24 joints, chumpy arrays, sparse regressor), through smplx."""
+    pytest.importorskip("smplx")
+    import pickle
+    import sys
+    import types
+
+    import scipy.sparse
+
+    from posekit.body.smpl import load_smpl_arrays, smpl_model
+
+    fake = types.ModuleType("chumpy.ch")
+
+    class Ch:  # what the official pickles hold: an object whose state carries the array as 'x'
+        def __init__(self, x):
+            self.x = x
+
+        def __getstate__(self):
+            return {"x": self.x}
+
+    Ch.__module__, Ch.__qualname__ = "chumpy.ch", "Ch"
+    fake.Ch = Ch
+    monkeypatch.setitem(sys.modules, "chumpy", types.ModuleType("chumpy"))
+    monkeypatch.setitem(sys.modules, "chumpy.ch", fake)
+    rng = np.random.default_rng(0)
+    V = 30
+    parents = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21])
+    weights = np.zeros((V, 24))
+    weights[np.arange(V), np.arange(V) % 24] = 1
+    model = {"v_template": Ch(rng.normal(size=(V, 3))), "shapedirs": Ch(rng.normal(0, 0.01, (V, 3, 10))),
+             "posedirs": rng.normal(0, 0.001, (V, 3, 207)), "weights": Ch(weights), "f": rng.integers(0, V, (40, 3)),
+             "J_regressor": scipy.sparse.csc_matrix(weights.T / np.maximum(weights.T.sum(1, keepdims=True), 1)),
+             "kintree_table": np.stack([np.where(parents < 0, 4294967295, parents), np.arange(24)])}
+    with open(tmp_path / "SMPL_NEUTRAL.pkl", "wb") as fh:
+        pickle.dump(model, fh, protocol=2)
+    monkeypatch.delitem(sys.modules, "chumpy.ch")
+    monkeypatch.delitem(sys.modules, "chumpy")
+    arrays = load_smpl_arrays(tmp_path)
+    assert arrays["shapedirs"].shape == (V, 3, 10) and arrays["J_regressor"].shape == (24, V)
+    smpl = smpl_model(tmp_path, vertex_ids={"nose": 0, "reye": 1, "leye": 2, "rear": 3, "lear": 4},
+                      use_hands=False, use_feet_keypoints=False)
+    out = smpl(betas=torch.zeros(1, 10), body_pose=torch.zeros(1, 69), global_orient=torch.zeros(1, 3))
+    assert out.vertices.shape == (1, V, 3) and out.joints.shape == (1, 29, 3)
+    assert torch.allclose(out.vertices[0], torch.from_numpy(arrays["v_template"]).float(), atol=1e-5)
+    with pytest.raises(FileNotFoundError, match="licensed"):
+        load_smpl_arrays(tmp_path / "nowhere")

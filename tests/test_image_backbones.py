@@ -1,4 +1,5 @@
 """Image backbones: the papers' parameter counts, output shapes, and the small CNN learns."""
+import pytest
 import torch
 
 from posekit.nn.backbones import HRNetGlobalHead, HRNetW48, ResNet50, SmallImageCNN
@@ -16,6 +17,7 @@ def test_paper_parameter_counts():
         assert _count(HRNetW48()) + _count(HRNetGlobalHead()) == 75_420_864
 
 
+@pytest.mark.slow
 def test_output_shapes():
     torch.manual_seed(0)
     x = torch.randn(1, 3, 64, 64)
@@ -32,13 +34,13 @@ def test_small_cnn_fits_a_batch():
     torch.manual_seed(0)
     net = SmallImageCNN(widths=(8, 16, 32), extra_channels=2)
     assert net.stride == 8 and net.out_channels == 32
-    x, y = torch.randn(8, 5, 32, 32), torch.randn(8, 32)
+    x, y = torch.randn(8, 5, 16, 16), torch.randn(8, 32)
     opt = torch.optim.Adam(net.parameters(), 1e-2)
     losses = []
-    for _ in range(30):
+    for _ in range(20):
         loss = (net(x).mean((-2, -1)) - y).square().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert net(x).shape == (8, 32, 4, 4) and losses[-1] < 0.5 * losses[0]
+    assert net(x).shape == (8, 32, 2, 2) and losses[-1] < 0.5 * losses[0]
