@@ -123,3 +123,15 @@ def test_smpl_path_loads_a_chumpy_pickle_without_chumpy(tmp_path, monkeypatch):
     assert torch.allclose(out.vertices[0], torch.from_numpy(arrays["v_template"]).float(), atol=1e-5)
     with pytest.raises(FileNotFoundError, match="licensed"):
         load_smpl_arrays(tmp_path / "nowhere")
+
+
+def test_silhouette_gradients_reach_the_pose(body):
+    from posekit.render import SoftRasterizer
+    pose = Retargeter(body)(sample_angles(np.random.default_rng(3), 2)[0]).requires_grad_(True)
+    to_cam = torch.tensor([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # camera 3 m in front of the body, looking at it
+    v = body(pose)["vertices"] @ to_cam.T + torch.tensor([0, 0, 3.0])
+    alpha = SoftRasterizer(32, 32, sigma=0.5)(v, body.faces, torch.tensor([[40.0, 0, 16], [0, 40, 16], [0, 0, 1]]))["alpha"]
+    assert 20 < alpha[0].sum() < 32 * 32 / 2
+    (alpha * torch.linspace(0, 1, 32)).sum().backward()  # move mass to the right: the arms must get gradients
+    arm = [body.bone(b) for b in ("upperarm01.L", "upperarm01.R")]
+    assert pose.grad[:, arm].abs().sum() > 0
