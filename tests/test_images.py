@@ -62,5 +62,7 @@ def test_generated_folder_has_one_layout(tmp_path):
     data = load_images(folder)
     assert data["image"].shape == (5, 3, 16, 16) and data["faces"].shape[1] == 3
     assert generate_images(5, size=16, seed=2, root=tmp_path, batch=4, verbose=False) == folder
+    other = generate_images(2, size=16, seed=2, root=tmp_path, verbose=False, fov=(60.0, 60.0))
+    assert other != folder and json.loads((other / "meta.json").read_text())["options"]["fov"] == [60.0, 60.0]
     with pytest.raises(FileNotFoundError, match="meta.json"):
         load_images(tmp_path / "missing")

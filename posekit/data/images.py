@@ -17,6 +17,7 @@ Every size has the same layout on disk: shards of up to 1,024 samples (`shard_00
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -170,8 +171,9 @@ def generate_images(n: int, size: int = 64, seed: int = 0, root: str | Path | No
     """Generate (or find cached) n samples at size x size; returns the folder with the shards and meta.json."""
     if n < 1 or size < 8:
         raise ValueError(f"need n >= 1 and size >= 8, got n={n}, size={size}")
-    tag = "-".join(f"{k}={options[k]}" for k in sorted(options)) or "default"
-    folder = Path(root or cache_dir() / "images") / f"v{VERSION}-s{seed}-{size}px-{n}-{tag}".replace("/", "_")
+    tag = hashlib.sha1(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:10] if options \
+        else "default"
+    folder = Path(root or cache_dir() / "images") / f"v{VERSION}-s{seed}-{size}px-{n}-{tag}"
     if (folder / "meta.json").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
