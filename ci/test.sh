@@ -13,5 +13,6 @@ fi
 export POSEKIT_PROFILE=smoke
 export OMP_NUM_THREADS=1   # two test workers on two cores: one thread each, no oversubscription
 python3 -m posekit.cli data synth >/dev/null   # generate the embedded dataset once, before the parallel workers
+python3 -m posekit.body 3pc >/dev/null          # build the anny body once (cached like the data), before the workers
 python3 -m pytest -n 2 --dist load -q -p no:cacheprovider --durations=12 "$@" tests
 python3 -m pytest -n 2 --dist loadfile -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks  # a notebook stays on one worker
