@@ -172,15 +172,6 @@ def test_bad_input_raises_clear_errors():
         cf.build("laptop")
 
 
-@pytest.mark.parametrize("name", ["convformer", "convformer-single", "convformer-linear"])
-def test_example_input_runs_through_the_smoke_model(name):
-    m = build_model(name, "smoke").eval()
-    x = m.example_input(2)
-    assert x.shape == (2, 9, 17, 2)
-    with torch.no_grad():
-        assert m(x).shape == (2, 1, 17, 3)
-
-
 def test_plot_projection_support_conv_band_against_linear_row():
     from posekit.skeleton import H36M_17
     models = {"conv": cf.build("smoke"), "linear": cf.build_linear("smoke")}

@@ -273,14 +273,6 @@ def test_adapt_trains_any_lifter_and_picks_the_pairing():
     assert np.isfinite(history.final["loss"])
 
 
-def test_example_input_runs_through_the_smoke_model():
-    model = build_model("poseda", "smoke").eval()
-    x = model.example_input(3)
-    assert x.shape == (3, 1, 17, 2)
-    with torch.no_grad():
-        assert model(x).shape == (3, 1, 17, 3)
-
-
 def test_the_package_exports_the_adapt_function():
     assert callable(P.adapt) and P.adapt.__module__ == "posekit.methods.poseda.adapt"   # not the submodule
 

@@ -166,16 +166,6 @@ def test_tto_errors():
         uao.test_time_optimize(plain, torch.zeros(3, 1, 17, 2), K9)
 
 
-def test_example_input_runs_through_the_smoke_model():
-    model = build_model("uao", "smoke").eval()
-    x = model.example_input(4)
-    assert x.shape == (4, 1, 17, 2)
-    with torch.no_grad():
-        mu, s = model(x)
-    assert mu.shape == (4, 1, 17, 3) and s.shape == (4, 1, 17, 1)
-    assert torch.all(mu[..., 0, :] == 0)                           # root-relative
-
-
 # ---------------------------------------------------------------- figures (headless), one test per function
 
 @pytest.fixture
