@@ -67,17 +67,19 @@ def cmd_train(args) -> int:
     history = fit(model, train, config, val=None)
     train_seconds = time.perf_counter() - t0
     result = evaluate(model, test)
-    baseline = training.evaluate(None, test, predictions=training.mean_pose_predictions(train, test))
+    from .floors import floors, format_floors
+    floor = floors(train, test)
     out.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model.state_dict(), "method": args.method, "config": profile.name,
                 "frames": getattr(model, "receptive_field", None)}, out / "model.pt")
     metrics = {"method": args.method, "data": args.data, "keypoints": args.keypoints, "profile": profile.name,
                "params": models.count_parameters(model), "train_seconds": train_seconds,
                "train_windows_per_epoch": config.max_train_windows, **result.summary(),
-               "mean_pose_MPJPE": baseline.mpjpe,
+               **floor,
                "per_action": result.per_action, "history": history.records}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     print(json.dumps({k: v for k, v in metrics.items() if k not in ("per_action", "history")}, indent=1))
+    print(format_floors(floor, result.mpjpe))
     return 0
 
 
@@ -143,7 +145,7 @@ def parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("data", help="generate the embedded synthetic dataset")
     d.add_argument("what", choices=["synth"])
-    d.add_argument("--name", default="synth", choices=["synth", "synth-3dhp"])
+    d.add_argument("--name", default="synth", choices=["synth", "synth-3dhp", "synth-3dhp-cams"])
     d.add_argument("--out", default=None, help="cache folder (default $POSEKIT_CACHE or ~/.cache/posekit)")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_data)
