@@ -57,12 +57,12 @@ def test_faster_joints_are_noisier():
 
 
 def test_confidence_falls_as_error_grows():
-    from posekit.data.synthetic import generate
-    _, p2, _ = generate("synth", seed=0, frames_per_sequence=100)
+    from posekit.data.synthetic import _subject
     err, conf = [], []
     for subject in ("S9", "S11"):
-        for action, dets in p2["det"][subject].items():
-            for d, g in zip(dets, p2["gt"][subject][action]):
+        _, gt2d, det2d, _ = _subject("synth", 0, subject, 100)
+        for action, dets in det2d.items():
+            for d, g in zip(dets, gt2d[action]):
                 err.append(np.linalg.norm(d[..., :2] - g, axis=-1).ravel())
                 conf.append(d[..., 2].ravel())
     err, conf = np.concatenate(err), np.concatenate(conf)
@@ -74,10 +74,10 @@ def test_confidence_falls_as_error_grows():
 
 
 def test_limb_ends_are_worst_and_failures_last_several_frames():
-    from posekit.data.synthetic import generate
-    _, p2, cams = generate("synth", seed=1, frames_per_sequence=200)
-    err = np.concatenate([np.linalg.norm(d[..., :2] - g, axis=-1) for a, dets in p2["det"]["S1"].items()
-                          for d, g in zip(dets, p2["gt"]["S1"][a])])
+    from posekit.data.synthetic import _subject
+    _, gt2d, det2d, _ = _subject("synth", 1, "S1", 200)
+    err = np.concatenate([np.linalg.norm(d[..., :2] - g, axis=-1) for a, dets in det2d.items()
+                          for d, g in zip(dets, gt2d[a])])
     per_joint = err.mean(0)
     assert per_joint[[13, 16]].min() > per_joint[[0, 7, 8, 9, 10]].max()  # wrists vs trunk and head
     assert per_joint[[12, 15, 3, 6]].min() > per_joint[[0, 7, 8]].max()  # elbows, ankles

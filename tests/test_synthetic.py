@@ -64,6 +64,7 @@ def test_same_seed_same_data_other_seed_other_data():
     assert np.array_equal(a, b) and not np.allclose(a, c)
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes(tmp_path):
     arrays = []
     for root in ("a", "b"):
@@ -112,10 +113,11 @@ def test_domain_statistics_within_the_ranges_of_h36m_and_3dhp(tmp_path):
 
 
 def test_synth_3dhp_cams_moves_as_synth_seen_by_other_cameras():
-    a_3d, _, a_cams = generate("synth", seed=0, frames_per_sequence=40)
-    b_3d, _, b_cams = generate("synth-3dhp-cams", seed=0, frames_per_sequence=40)
-    assert np.array_equal(a_3d["S9"]["Eating 1"], b_3d["S9"]["Eating 1"])
-    assert {c.res_w for c in b_cams["S9"]} <= {2048, 1920} and a_cams["S9"][0].res_w == 1000
+    from posekit.data.synthetic import _subject
+    a_3d, _, _, a_cams = _subject("synth", 0, "S9", 40)
+    b_3d, _, _, b_cams = _subject("synth-3dhp-cams", 0, "S9", 40)
+    assert np.array_equal(a_3d["Eating 1"], b_3d["Eating 1"])
+    assert {c.res_w for c in b_cams} <= {2048, 1920} and a_cams[0].res_w == 1000
 
 
 def test_joint_limits_are_ordered():
