@@ -158,6 +158,8 @@ def diagnose(names=("synth", "synth-3dhp", "synth-3dhp-cams"), root=None, seed: 
     for n in names:
         ax[1].plot(0.5 * (np.array(OCCLUSION_BINS[:-1]) + OCCLUSION_BINS[1:]), occ[n], "o-", label=n)
         ax[2].plot(100 * np.array(BLUR_BINS[1:-1]), blur[n][:-1], "o-", label=n)
+    ax[1].set_ylabel("2D error (% of body height)")
+    ax[2].set_ylabel("2D error (% of body height)")
     ax[1].set_xlabel("occlusion (0 visible, 1 covered)")
     ax[1].set_title("error by occlusion")
     ax[2].set_xlabel("blur (% of body height per 10 ms)")
