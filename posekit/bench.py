@@ -2,7 +2,8 @@
 
     posekit bench [--profile cpu] [--device auto|cpu|cuda]
 
-Rows: generating the embedded dataset (frames of 3D motion per second, each seen by 4 cameras), loading it,
+Rows: generating the embedded dataset (frames of 3D motion per second, each seen by 4 cameras, with exact and
+detector-like 2D; the default dataset must take at most 30 s on 2 cores), loading it,
 then for each backbone at the profile's size: training throughput (clip frames per second through forward +
 backward + AdamW step) and inference latency of one clip (batch 1) and throughput at batch 64. With the image
 extra installed: the anny body forward (batch 64), the soft rasteriser forward + backward (batch 32, 64 x 64)
@@ -88,7 +89,7 @@ def _image_rows() -> list[tuple[str, str, str, str]]:
 
 
 def main(profile: str = "cpu", device: str = "auto") -> int:
-    from .data.synthetic import ensure_synthetic, load_synthetic
+    from .data.synthetic import VERSION, ensure_synthetic, load_synthetic
     prof = profiles.get_profile(profile)
     dev = resolve_device(device)
     rows = []
@@ -100,8 +101,8 @@ def main(profile: str = "cpu", device: str = "auto") -> int:
         ds = load_synthetic("synth", root=tmp)
         load = time.perf_counter() - t0
     n3d = ds.num_frames // 4
-    rows.append(("generate synth (cached to disk)", f"{n3d:,} frames x 4 cameras", f"{gen:.1f} s",
-                 f"{n3d / gen:,.0f} 3D frames/s"))
+    rows.append((f"generate synth v{VERSION} (cached to disk, 2 processes)", f"{n3d:,} frames x 4 cameras",
+                 f"{gen:.1f} s (limit 30 s)", f"{n3d / gen:,.0f} 3D frames/s"))
     rows.append(("load synth (npz -> camera frame)", f"{ds.num_frames:,} camera frames", f"{load:.1f} s",
                  f"{ds.num_frames / load:,.0f} frames/s"))
     for name in ("mlp", "tcn", "mixste"):

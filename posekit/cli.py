@@ -34,6 +34,7 @@ import torch
 from . import models, profiles, runcard
 from . import train as training
 from .checkpoints import build_for, read_checkpoint
+from .floors import floors, format_floors
 from .rundata import load_run_data
 
 INTERRUPTED = 130
@@ -108,13 +109,13 @@ def cmd_train(args) -> int:
         eval_seconds = time.perf_counter() - t1
     except (ValueError, FloatingPointError) as exc:
         raise type(exc)(f"{exc} (the trained model is saved: {out / 'model.pt'})") from None
-    baseline = training.evaluate(None, data.evaluation,
-                                 predictions=training.mean_pose_predictions(data.train, data.evaluation))
+    floor = floors(data.train, data.evaluation)
     metrics = {"run": card, "params": models.count_parameters(model), "train_seconds": train_seconds,
-               "eval_seconds": eval_seconds, **result.summary(), "mean_pose_MPJPE": baseline.mpjpe,
+               "eval_seconds": eval_seconds, **result.summary(), **floor,
                "eval_frames": result.frames, "per_action": result.per_action, "history": history.records}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     print(json.dumps({k: v for k, v in metrics.items() if k not in ("per_action", "history", "run")}, indent=1))
+    print(format_floors(floor, result.mpjpe))
     return 0
 
 
@@ -250,7 +251,7 @@ def parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("data", help="generate the embedded synthetic dataset")
     d.add_argument("what", choices=["synth"], help="only 'synth'; real datasets are described in data/README.md")
-    d.add_argument("--name", default="synth", choices=["synth", "synth-3dhp"])
+    d.add_argument("--name", default="synth", choices=["synth", "synth-3dhp", "synth-3dhp-cams"])
     d.add_argument("--out", default=None, help="cache folder (default $POSEKIT_CACHE or ~/.cache/posekit)")
     d.add_argument("--seed", type=_count(0), default=0)
     d.set_defaults(func=cmd_data)

@@ -86,7 +86,7 @@ def test_run_card_in_metrics_and_checkpoint(synth_root, tmp_path):
     assert card["overrides"] == {"epochs": 1, "lr": 0.002, "threads": 1}
     assert card["optimiser"]["lr"] == 0.002 and card["optimiser"]["batch_size"] == 32
     assert (card["method"], card["frames"], card["epochs_done"], card["threads"]) == ("mlp", 1, 1, 1)
-    assert card["data_version"] == "synth-v2-seed0-T100"
+    assert card["data_version"] == f"synth-v{synthetic.VERSION}-seed0-T100"
 
 
 @pytest.mark.slow

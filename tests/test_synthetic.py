@@ -3,7 +3,7 @@ import pytest
 
 from posekit.data import load_dataset
 from posekit.data.motion import DOFS, HI, LO
-from posekit.data.synthetic import DOMAINS, detector_noise, generate
+from posekit.data.synthetic import DOMAINS, ensure_synthetic, generate
 from posekit.skeleton import H36M_17
 
 
@@ -48,15 +48,13 @@ def test_motion_is_smooth_and_moves():
         assert world.std(0).mean() > 0.005, action
 
 
-def test_detector_noise_has_realistic_size_and_outliers():
-    rng = np.random.default_rng(0)
-    gt = np.cumsum(rng.normal(0, 1, size=(2000, 17, 2)), axis=0) * 0 + np.linspace([400, 300], [600, 660], 17)[None]
-    det = detector_noise(rng, gt, outlier=0.01)
-    err = np.linalg.norm(det - gt, axis=-1)
-    assert 2.0 < np.median(err) < 12.0
-    assert err.max() > 25.0  # outliers
-    lag1 = np.corrcoef((det - gt)[1:, 5, 0], (det - gt)[:-1, 5, 0])[0, 1]
-    assert lag1 > 0.2  # temporally correlated jitter
+def test_detector_keypoints_carry_confidence(tiny_synth):
+    s = tiny_synth[0]
+    assert s.confidence is not None and s.confidence.shape == (100, 17)
+    assert 0.0 < s.confidence.min() and s.confidence.max() <= 1.0
+    x = s.keypoints_with_confidence
+    assert x.shape == (100, 17, 3) and np.array_equal(x[..., :2], s.keypoints_2d)
+    assert tiny_synth.using("gt")[0].confidence is None
 
 
 def test_same_seed_same_data_other_seed_other_data():
@@ -66,6 +64,31 @@ def test_same_seed_same_data_other_seed_other_data():
     assert np.array_equal(a, b) and not np.allclose(a, c)
 
 
+@pytest.mark.slow
+def test_same_seed_same_bytes(tmp_path):
+    arrays = []
+    for root in ("a", "b"):
+        folder = ensure_synthetic("synth-3dhp-cams", root=tmp_path / root, seed=5, frames_per_sequence=20,
+                                  verbose=False)
+        data = {}
+        for path in sorted(folder.glob("*.npz")):
+            with np.load(path, allow_pickle=True) as npz:
+                for key in npz.files:
+                    value = npz[key]
+                    data[path.name, key] = value.item() if value.dtype == object and value.shape == () else value
+        arrays.append(data)
+    assert arrays[0].keys() == arrays[1].keys()
+
+    def flat(x):
+        if isinstance(x, dict):
+            return b"".join(k.encode() + flat(x[k]) for k in x)
+        if isinstance(x, list):
+            return b"".join(flat(v) for v in x)
+        return np.asarray(x).tobytes()
+    for key in arrays[0]:
+        assert flat(arrays[0][key]) == flat(arrays[1][key]), key
+
+
 def test_synth_3dhp_is_a_different_domain(tmp_path):
     ds = load_dataset("synth-3dhp", root=tmp_path, frames_per_sequence=80)
     assert ds.test_subjects[0] == "TS1" and len(ds.actions) == 14
@@ -73,6 +96,28 @@ def test_synth_3dhp_is_a_different_domain(tmp_path):
     assert widths == {2048, 1920}
     heights = [s.camera.translation[2] for s in ds]
     assert min(heights) < 0.8 and max(heights) > 2.0
+
+
+@pytest.mark.slow
+def test_domain_statistics_within_the_ranges_of_h36m_and_3dhp(tmp_path):
+    from posekit.data.diagnostics import domain_statistics
+    stats = {name: domain_statistics(load_dataset(name, root=tmp_path, frames_per_sequence=60))
+             for name in ("synth", "synth-3dhp", "synth-3dhp-cams")}
+    assert 0.36 < stats["synth"]["2D scale mean"] < 0.5  # Human3.6M: about 0.43
+    for name in ("synth-3dhp", "synth-3dhp-cams"):  # MPI-INF-3DHP: about 0.5, spread about 0.13
+        assert 0.44 < stats[name]["2D scale mean"] < 0.6, name
+        assert 0.09 < stats[name]["2D scale std"] < 0.21, name
+        assert stats[name]["root y std"] > 1.3 * stats["synth"]["root y std"], name
+        assert stats[name]["camera tilt max (deg down)"] > 30 and stats[name]["camera height min (m)"] < 0.8
+    assert stats["synth-3dhp"]["PCs for 95 %"] >= stats["synth"]["PCs for 95 %"] - 1
+
+
+def test_synth_3dhp_cams_moves_as_synth_seen_by_other_cameras():
+    from posekit.data.synthetic import _subject
+    a_3d, _, _, a_cams = _subject("synth", 0, "S9", 40)
+    b_3d, _, _, b_cams = _subject("synth-3dhp-cams", 0, "S9", 40)
+    assert np.array_equal(a_3d["Eating 1"], b_3d["Eating 1"])
+    assert {c.res_w for c in b_cams} <= {2048, 1920} and a_cams[0].res_w == 1000
 
 
 def test_joint_limits_are_ordered():

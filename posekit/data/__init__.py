@@ -9,13 +9,14 @@ from pathlib import Path
 
 from .dataset import DatasetFileError, PoseDataset, Sequence
 
-SYNTHETIC = ("synth", "synth-3dhp")
+SYNTHETIC = ("synth", "synth-3dhp", "synth-3dhp-cams")
 
 
 def load_dataset(name: str, root: str | Path | None = None, keypoints: str = "det", **kwargs) -> PoseDataset:
     """Load a dataset by name.
 
-    name: 'synth' or 'synth-3dhp' (embedded, generated and cached on first use; `root` is the cache folder),
+    name: 'synth', 'synth-3dhp' or 'synth-3dhp-cams' (embedded, generated and cached on first use; `root` is the
+    cache folder),
     or a real dataset read from `root`: 'h36m', 'humaneva', '3dhp', '3dpw' (see data/README.md).
     keypoints: 'det' (detector-like or detected 2D) or 'gt' (exact projections); real datasets accept their
     own source names too (e.g. 'cpn_ft_h36m_dbb').

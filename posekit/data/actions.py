@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .motion import DOFS, HI, LO, NEUTRAL, Body, D, gait, keyframe_track, smooth_noise
+from .motion import DOFS, GROUPS, HI, LO, NEUTRAL, NO_STYLE, Body, D, Style, gait, keyframe_track, smooth_noise
 
 U = tuple[float, float]
 
@@ -229,6 +229,25 @@ def standing_walking(rng, k, s):
     return walking(rng, k, s) if k % 2 else waiting(rng, k, s)
 
 
+def vary_limbs(rng: np.random.Generator, q: np.ndarray, free: float) -> np.ndarray:
+    """Perturb each arm, each leg and the trunk independently of the others (prob. 0.6 each): people combine
+    an action's gestures with whatever the other limbs are doing, so whole-body poses are combinatorial."""
+    q = q.copy()
+    for side in "lr":
+        if rng.random() < 0.6:
+            for name, lo, hi in (("sh_flex", -0.7, 0.9), ("sh_abd", -0.3, 0.7), ("sh_rot", -0.6, 0.6),
+                                 ("elbow", -0.7, 0.9)):
+                q[D[f"{side}_{name}"]] += free * rng.uniform(lo, hi)
+        if rng.random() < 0.6:
+            for name, lo, hi in (("hip_flex", -0.15, 0.35), ("hip_abd", -0.08, 0.25), ("hip_rot", -0.3, 0.3),
+                                 ("knee", 0.0, 0.5)):
+                q[D[f"{side}_{name}"]] += free * rng.uniform(lo, hi)
+    if rng.random() < 0.6:
+        for name, sd in (("spine_flex", 0.15), ("spine_side", 0.1), ("chest_twist", 0.2), ("neck_turn", 0.3)):
+            q[D[name]] += free * rng.normal(0, sd)
+    return q
+
+
 def _wrap(angle):
     return (angle + np.pi) % (2 * np.pi) - np.pi
 
@@ -238,25 +257,24 @@ class Action:
 
     def __init__(self, name: str, sampler: Callable, hold: U = (0.4, 1.6), move: U = (0.5, 1.3), step: float = 0.0,
                  turn: float = 0.0, walk: U | None = None, stops: bool = False, run: bool = False,
-                 noise: float = 0.04):
-        self.name, self.sampler, self.hold, self.move = name, sampler, hold, move
+                 noise: float = 0.04, free: float = 1.0):
+        self.name, self.sampler, self.hold, self.move, self.free = name, sampler, hold, move, free
         self.step, self.turn, self.walk, self.stops, self.run, self.noise = step, turn, walk, stops, run, noise
 
     def generate(self, rng: np.random.Generator, body: Body, n_frames: int, fps: float, extreme: float = 1.0,
-                 arena: float = 1.8):
-        """Joint angles q (T, DOFS) and root floor position xy (T, 2) in metres."""
+                 arena: float = 1.8, style: Style = NO_STYLE):
+        """Joint angles q (T, DOFS) and root floor position xy (T, 2) in metres, moved in the subject's `style`."""
         duration = n_frames / fps
         state: dict = {}
         poses, holds, moves = [], [], []
         t = 0.0
         k = 0
         while t < duration + 2:
-            q = self.sampler(rng, k, state)
-            if extreme != 1.0:
-                q = NEUTRAL + (q - NEUTRAL) * extreme
+            q = vary_limbs(rng, self.sampler(rng, k, state), self.free * extreme)
+            q = NEUTRAL + (q - NEUTRAL) * extreme * style.amplitude + style.posture
             poses.append(q)
-            holds.append(rng.uniform(*self.hold))
-            moves.append(rng.uniform(*self.move))
+            holds.append(rng.uniform(*self.hold) * style.tempo)
+            moves.append(rng.uniform(*self.move) * style.tempo)
             t += holds[-1] + moves[-1]
             k += 1
         poses, holds, moves = np.array(poses), np.array(holds), np.array(moves)
@@ -271,6 +289,8 @@ class Action:
         else:
             q = keyframe_track(poses, holds, moves, n_frames, fps)
             xy, yaw = self._path(rng, n_frames, fps, arena)
+        for group, lag in zip(GROUPS, style.lag + rng.uniform(0, 0.25, len(GROUPS))):  # limbs on their own timing
+            q[:, group] = keyframe_track(poses[:, group], holds, moves, n_frames, fps, delay=lag)
         q = q + smooth_noise(rng, n_frames, len(DOFS), fps, self.noise * extreme)
         q[:, D["root_yaw"]] = yaw
         speed = np.linalg.norm(np.gradient(xy, axis=0), axis=1) * fps
@@ -332,9 +352,9 @@ H36M_ACTIONS = [
     Action("SittingDown", sitting_down, hold=(0.8, 2.5), move=(1.0, 1.8), turn=0.2),
     Action("Smoking", smoking, hold=(0.5, 1.8), move=(0.7, 1.2), step=0.1, turn=0.2),
     Action("Waiting", waiting, hold=(1.0, 3.0), move=(0.8, 1.5), step=0.2, turn=0.35, noise=0.05),
-    Action("WalkDog", walk_dog, hold=(0.3, 1.0), move=(0.2, 0.6), walk=(0.8, 1.4), stops=True),
-    Action("Walking", walking, hold=(0.5, 2.0), walk=(1.0, 1.5)),
-    Action("WalkTogether", walk_together, hold=(0.5, 1.5), walk=(0.7, 1.1)),
+    Action("WalkDog", walk_dog, hold=(0.3, 1.0), move=(0.2, 0.6), walk=(0.8, 1.4), stops=True, free=0.6),
+    Action("Walking", walking, hold=(0.5, 2.0), walk=(1.0, 1.5), free=0.4),
+    Action("WalkTogether", walk_together, hold=(0.5, 1.5), walk=(0.7, 1.1), free=0.5),
 ]
 
 MPI3DHP_ACTIONS = [
@@ -343,6 +363,6 @@ MPI3DHP_ACTIONS = [
     Action("Sitting", sitting, hold=(0.6, 2.0), move=(0.8, 1.4)),
     Action("Reaching/Crouching", reaching, hold=(0.4, 1.5), move=(0.6, 1.2), step=0.3, turn=0.3),
     Action("OnTheFloor", on_the_floor, hold=(0.5, 1.5), move=(0.8, 1.5), turn=0.2),
-    Action("Sports", sports, hold=(0.1, 0.6), move=(0.25, 0.6), walk=(2.0, 3.2), run=True),
+    Action("Sports", sports, hold=(0.1, 0.6), move=(0.25, 0.6), walk=(2.0, 3.2), run=True, free=0.6),
     Action("Miscellaneous", miscellaneous, hold=(0.4, 1.8), step=0.3, turn=0.4),
 ]

@@ -64,6 +64,12 @@ class Sequence:
         return f"{self.subject}/{self.action}/cam{self.camera_index}"
 
     @property
+    def keypoints_with_confidence(self) -> np.ndarray:
+        """(T, J, 3) model input: the 2D keypoints and the detector's confidence (1 where none is known)."""
+        conf = np.ones(self.keypoints_2d.shape[:2], np.float32) if self.confidence is None else self.confidence
+        return np.concatenate([self.keypoints_2d, conf[..., None]], -1)
+
+    @property
     def poses_3d_camera(self) -> np.ndarray:
         """Absolute camera-frame joints (T, J, 3): the root-relative pose plus the trajectory."""
         return self.poses_3d + self.trajectory[:, None, :]
@@ -167,7 +173,8 @@ class PoseDataset:
         if missing:
             raise ValueError(f"{self.name}: no ground-truth 2D for {missing[:3]}...")
         return replace(self, keypoints="gt",
-                       sequences=[replace(s, keypoints_2d=s.keypoints_2d_gt) for s in self.sequences])
+                       sequences=[replace(s, keypoints_2d=s.keypoints_2d_gt, confidence=None)
+                                  for s in self.sequences])
 
 
 def _slice_sequence(s: Sequence, sl: slice) -> Sequence:
@@ -190,7 +197,8 @@ def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras:
     """Build camera-frame sequences from VideoPose3D-style dicts.
 
     positions_3d: {subject: {action: (T, J, 3) world metres}};
-    positions_2d: {subject: {action: [(T', J, 2) pixels per camera]}} with T' >= T (truncated to T), or None to
+    positions_2d: {subject: {action: [(T', J, 2 or 3) pixels (and score) per camera]}} with T' >= T (truncated
+    to T; a third channel becomes `Sequence.confidence`), or None to
     use exact projections; cameras: {subject: [Camera]} in the order of the 2D lists.
     project_gt: when `positions_2d_gt` is None, fill `keypoints_2d_gt` with the cameras' projections (True, the
     default) or leave it None (False: for cameras whose intrinsics are unknown, e.g. HumanEva-I).
@@ -207,9 +215,11 @@ def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras:
             for ci, cam in enumerate(cameras[subject]):
                 x_cam = cam.world_to_camera(world)
                 gt2d = cam.normalize(cam.project_pixels(x_cam)).astype(np.float32)
-                kp = gt2d
+                kp, conf = gt2d, None
                 if positions_2d is not None:
                     kp = _lookup_2d(positions_2d, subject, action, ci, len(world), file_2d, section, joints)
+                    if kp.shape[-1] == 3:  # (x, y, score): detector output with confidences
+                        conf = kp[:, :, 2].astype(np.float32)
                     kp = cam.normalize(kp[:, :, :2]).astype(np.float32)
                 gt = gt2d if project_gt else None
                 if positions_2d_gt is not None:
@@ -219,7 +229,7 @@ def sequences_from_world(positions_3d: dict, positions_2d: dict | None, cameras:
                 traj = x_cam[:, root].astype(np.float32)
                 poses = (x_cam - x_cam[:, root:root + 1]).astype(np.float32)
                 out.append(Sequence(subject=subject, action=action, camera=cam, camera_index=ci, poses_3d=poses,
-                                    trajectory=traj, keypoints_2d=kp, keypoints_2d_gt=gt))
+                                    trajectory=traj, keypoints_2d=kp, keypoints_2d_gt=gt, confidence=conf))
     return out
 
 

@@ -78,6 +78,47 @@ class Body:
         return float(np.linalg.norm(self.offsets[2]) + np.linalg.norm(self.offsets[3]) + ANKLE_HEIGHT)
 
 
+# DOF groups that move with their own timing: trunk and head, each arm, each leg.
+GROUPS = (
+    [D[n] for n in ("spine_flex", "spine_side", "spine_twist", "chest_flex", "chest_side", "chest_twist",
+                    "neck_flex", "neck_turn", "head_nod")],
+    [D[n] for n in DOFS if n.startswith("l_sh") or n == "l_elbow"],
+    [D[n] for n in DOFS if n.startswith("r_sh") or n == "r_elbow"],
+    [D[n] for n in DOFS if n.startswith("l_hip") or n == "l_knee"],
+    [D[n] for n in DOFS if n.startswith("r_hip") or n == "r_knee"],
+)
+
+
+@dataclass(frozen=True)
+class Style:
+    """A subject's way of moving (the per-actor differences of Human3.6M, Ionescu et al., TPAMI 2014, Sec. 3).
+
+    posture: radians added to every key pose (a stoop, carried elbows, hips turned out); amplitude: how far
+    key poses depart from neutral; tempo: multiplies hold and transition times; lag: seconds each DOF group
+    (trunk, arms, legs) trails the key-pose schedule, so limbs do not all start and stop together.
+    """
+
+    posture: np.ndarray
+    amplitude: float
+    tempo: float
+    lag: np.ndarray
+
+    @staticmethod
+    def sample(rng: np.random.Generator, extreme: float = 1.0) -> "Style":
+        posture = np.zeros(len(DOFS))
+        for name, sd in (("spine_flex", 0.08), ("chest_flex", 0.06), ("neck_flex", 0.1), ("spine_side", 0.03),
+                         ("l_sh_abd", 0.08), ("r_sh_abd", 0.08), ("l_elbow", 0.15), ("r_elbow", 0.15),
+                         ("l_hip_rot", 0.1), ("r_hip_rot", 0.1), ("l_knee", 0.05), ("r_knee", 0.05),
+                         ("l_sh_rot", 0.15), ("r_sh_rot", 0.15)):
+            posture[D[name]] = rng.normal(0, sd * extreme)
+        posture[[D["l_knee"], D["r_knee"]]] = np.abs(posture[[D["l_knee"], D["r_knee"]]])
+        return Style(posture=posture, amplitude=float(rng.uniform(0.85, 1.15)), tempo=float(rng.uniform(0.75, 1.3)),
+                     lag=rng.uniform(0.0, 0.35, size=len(GROUPS)))
+
+
+NO_STYLE = Style(posture=np.zeros(len(DOFS)), amplitude=1.0, tempo=1.0, lag=np.zeros(len(GROUPS)))
+
+
 def _rx(a):
     c, s = np.cos(a), np.sin(a)
     o, z = np.ones_like(a), np.zeros_like(a)
@@ -136,9 +177,11 @@ def min_jerk(x: np.ndarray) -> np.ndarray:
     return x ** 3 * (10 - 15 * x + 6 * x * x)
 
 
-def keyframe_track(values: np.ndarray, holds: np.ndarray, moves: np.ndarray, n_frames: int, fps: float) -> np.ndarray:
-    """Piecewise track (n_frames, C): hold key k for holds[k] s, then move to key k+1 over moves[k] s."""
-    t = np.arange(n_frames) / fps
+def keyframe_track(values: np.ndarray, holds: np.ndarray, moves: np.ndarray, n_frames: int, fps: float,
+                   delay: float = 0.0) -> np.ndarray:
+    """Piecewise track (n_frames, C): hold key k for holds[k] s, then move to key k+1 over moves[k] s; `delay`
+    seconds late (the first key is held meanwhile)."""
+    t = np.maximum(np.arange(n_frames) / fps - delay, 0.0)
     out = np.empty((n_frames, values.shape[1]))
     start, k = 0.0, 0
     out[:] = values[-1]
