@@ -123,13 +123,12 @@ def save(model: nn.Module, card: dict, out: str | Path) -> Path:
 def load(path: str | Path, method: str | None = None) -> tuple[nn.Module, dict]:
     """A posekit checkpoint back as (model in eval mode, card): an imported one is rebuilt from its card (size and
     options), one written by `posekit train` from its method / config / frames."""
+    from ..checkpoints import read_checkpoint
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint file not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict) or "model" not in state or "method" not in state:
-        raise ValueError(f"{path} is not a posekit checkpoint (no 'model' / 'method'); import an official file "
-                         f"first with `posekit import METHOD FILE --out model.pt`")
+    state = read_checkpoint(path)  # one reader, one clear error, for trained and imported checkpoints alike
+    if "method" not in state:
+        raise ValueError(f"{path} is not a posekit checkpoint (no 'method'); import an official file first with "
+                         f"`posekit import METHOD FILE --out model.pt`")
     card = dict(state.get("card") or {"method": state["method"], "config": state.get("config", "paper"),
                                       "build": {"frames": state.get("frames")}, "options": {}})
     if method is not None and method != card["method"]:
