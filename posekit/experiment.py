@@ -115,6 +115,31 @@ def run_arm(model: str | Callable[[], nn.Module], train, test, budget: Profile, 
     return Arm(label, seed, net, history, result, seconds)
 
 
+def curve_set(test):
+    """The validation set of every standard learning curve: a fixed quarter of the test sequences."""
+    return test.subsample_sequences(4)
+
+
+def curve_every(budget: Profile) -> int:
+    """Epochs between the validations of a standard learning curve: about five points over the budget."""
+    return max(1, budget.epochs // 5)
+
+
+def run_standard(method: str, train, test, budget: Profile, seed: int = 0, **options) -> Arm:
+    """`method`'s arm exactly as every notebook's main comparison and the leaderboard train it.
+
+    The budget's configuration and training unchanged, test-time flip on, a learning curve on `curve_set(test)`
+    every `curve_every(budget)` epochs: one definition, so the run cache shares the arm between notebooks (01 and 04
+    train the same MixSTE; 09_leaderboard reads every paper's arm). options: retrain, device, progress, name.
+    """
+    unknown = set(options) - {"retrain", "device", "progress", "name"}
+    if unknown:
+        raise ValueError(f"run_standard takes retrain/device/progress/name only, not {sorted(unknown)}: an arm with "
+                         f"other settings is not the standard one, so train it with run_arm")
+    return run_arm(method, train, test, budget, seed, val=curve_set(test), eval_every=curve_every(budget),
+                   flip_test=True, **options)
+
+
 def _result_record(result: EvalResult) -> dict:
     """An EvalResult as plain values and tensors (what `torch.load(weights_only=True)` reads back)."""
     record = dataclasses.asdict(result)
@@ -275,4 +300,4 @@ def record(notebook: str, profile: str, numbers: dict[str, float]) -> dict[str, 
     return clean
 
 
-__all__ = ["Arm", "run_arm", "mean_std", "pm", "Verdict", "compare", "Table", "md_table", "record"]
+__all__ = ["Arm", "run_arm", "run_standard", "curve_set", "curve_every", "mean_std", "pm", "Verdict", "compare", "Table", "md_table", "record"]

@@ -133,6 +133,19 @@ def test_the_run_cache_trains_what_it_cannot_identify_and_survives_a_broken_entr
     assert runcache.fingerprint(tiny_synth.train) != runcache.fingerprint(tiny_synth.train.subsample_sequences(2))
 
 
+def test_run_standard_is_one_shared_definition(tiny_synth, tmp_path, monkeypatch):
+    monkeypatch.setenv("POSEKIT_CACHE", str(tmp_path))
+    budget = get_profile("smoke").with_(epochs=2, max_train_windows=32, batch_size=16)
+    test = tiny_synth.test.subsample_sequences(10)
+    arm = experiment.run_standard("mlp", tiny_synth.train, test, budget, seed=1, device="cpu")
+    assert [r["epoch"] for r in arm.history.records if "val_mpjpe" in r] == [1, 2]    # the curve: every epoch here
+    same = run_arm("mlp", tiny_synth.train, test, budget, 1, val=experiment.curve_set(test), device="cpu",
+                   eval_every=experiment.curve_every(budget))
+    assert same.cached and same.result.mpjpe == arm.result.mpjpe
+    with pytest.raises(ValueError, match="not the standard one"):
+        experiment.run_standard("mlp", tiny_synth.train, test, budget, depth=3)
+
+
 def test_record_writes_rounded_key_numbers_where_asked(tmp_path, monkeypatch):
     monkeypatch.setenv("POSEKIT_RECORD_DIR", str(tmp_path))
     out = experiment.record("04_hot", "smoke", {"HoT": 131.2345, "MixSTE": np.float32(114.8)})
