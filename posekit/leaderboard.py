@@ -177,23 +177,26 @@ def measure_cost(model, repeats: int = 7) -> Cost:
 
 
 def run(profile: Profile, methods=METHODS, settings=(MAIN,), seeds: list[int] | None = None, retrain: bool = False,
-        costs: bool = True, log: Callable[[str], None] | None = print, datasets: dict | None = None) -> Board:
+        costs: bool = True, log: Callable[[str], None] | None = print, datasets: dict | None = None,
+        device: str = "auto") -> Board:
     """Train (or fetch from the run cache) every method in every setting with every seed, and measure the costs.
 
-    datasets: {setting: PoseDataset} to use instead of loading the setting's dataset (e.g. a smaller one)."""
-    unknown = [s for s in settings if s not in SETTINGS]
+    datasets: {setting: PoseDataset} to use instead of loading a setting's dataset (a smaller one, or your own data
+    under a setting name of your choice, e.g. {'h36m, CPN 2D': load_dataset('h36m', root=...)})."""
+    datasets = datasets or {}
+    unknown = [s for s in settings if s not in SETTINGS and s not in datasets]
     if unknown:
-        raise ValueError(f"unknown leaderboard setting {unknown[0]!r}; choose from {', '.join(SETTINGS)}")
+        raise ValueError(f"unknown leaderboard setting {unknown[0]!r}; choose from {', '.join(SETTINGS)} or pass its "
+                         f"data in datasets=")
     seeds = list(range(profile.seeds)) if seeds is None else list(seeds)
     board = Board(profile, seeds)
     for setting in settings:
-        dataset, keypoints = SETTINGS[setting]
-        full = (datasets or {}).get(setting) or load_dataset(dataset, keypoints=keypoints)
+        full = datasets.get(setting) or load_dataset(SETTINGS[setting][0], keypoints=SETTINGS[setting][1])
         train, test = prepare_data(full, profile)
         board.tests[setting] = test
         board.floors[setting] = floors(train, test)
         for method in methods:
-            arms = [run_standard(method, train, test, profile, seed, retrain=retrain) for seed in seeds]
+            arms = [run_standard(method, train, test, profile, seed, retrain=retrain, device=device) for seed in seeds]
             board.arms[(setting, method)] = arms
             if log:
                 cached = sum(a.cached for a in arms)
