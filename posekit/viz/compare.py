@@ -32,8 +32,8 @@ def accuracy_vs_cost(points: Mapping[str, tuple[float, float, float]], *, xlabel
         ax.annotate(method, (cost, mean), textcoords="offset points", xytext=(6, 4), fontsize=8)
     for name, value in (floors or {}).items():
         ax.axhline(value, color="#777", lw=0.9, ls="--")
-        ax.annotate(name, (1.0, value), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-                    textcoords="offset points", ha="right", fontsize=8, color="#555")
+        ax.annotate(name, (0.0, value), xycoords=("axes fraction", "data"), xytext=(4, 3),
+                    textcoords="offset points", ha="left", fontsize=8, color="#555")
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
