@@ -1,8 +1,8 @@
 """The leaderboard: every lifting method on the same data, budget, seeds and evaluation, beside its cost.
 
 No official repository compares these methods on identical inputs; here every method is trained by
-`experiment.run_standard` (the profile's budget and configuration, the same seeds and data order, the profile's test
-split, test-time flip), so the arms are the very ones the paper notebooks train and the run cache serves them. Each
+`experiment.run_standard` (the standard budget of the profile and its model sizes, the same seeds and data order,
+the profile's test split, test-time flip), so the arms are the very ones the paper notebooks train and the run cache serves them. Each
 setting (a dataset and a 2D source) gets its floors (mean pose, nearest-neighbour lookup) as rows; each method its
 parameters, FLOPs in both conventions (Linear/Conv only as the papers count, and every matmul), CPU latency at
 batch 1, throughput at batch 64 and training time. The papers' published Human3.6M numbers stand in their own,
@@ -22,7 +22,7 @@ import numpy as np
 
 from . import complexity
 from .data import load_dataset
-from .experiment import Arm, compare, mean_std, md_table, run_standard
+from .experiment import Arm, compare, mean_std, md_table, run_standard, standard_budget
 from .floors import floors
 from .profiles import Profile
 from .protocols.published import PUBLISHED
@@ -189,7 +189,7 @@ def run(profile: Profile, methods=METHODS, settings=(MAIN,), seeds: list[int] | 
         raise ValueError(f"unknown leaderboard setting {unknown[0]!r}; choose from {', '.join(SETTINGS)} or pass its "
                          f"data in datasets=")
     seeds = list(range(profile.seeds)) if seeds is None else list(seeds)
-    board = Board(profile, seeds)
+    board = Board(standard_budget(profile), seeds)
     for setting in settings:
         full = datasets.get(setting) or load_dataset(SETTINGS[setting][0], keypoints=SETTINGS[setting][1])
         train, test = prepare_data(full, profile)
