@@ -31,9 +31,9 @@ def install_hint() -> str:
 
 def require_mediapipe():
     """mediapipe's legacy pose solution, or ImportError saying how to install it (or why it cannot be)."""
-    if sys.version_info >= (3, 13):
+    if tuple(sys.version_info[:2]) >= (3, 13):
         raise ImportError(f"mediapipe {MEDIAPIPE_VERSION} (BlazePose) has wheels for Python 3.9-3.12 only, this is "
-                          f"Python {sys.version_info.major}.{sys.version_info.minor}: use a Python 3.10-3.12 "
+                          f"Python {sys.version_info[0]}.{sys.version_info[1]}: use a Python 3.10-3.12 "
                           f"environment for posekit.video")
     try:
         import mediapipe
