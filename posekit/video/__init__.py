@@ -10,8 +10,10 @@ Needs the video extra (OpenCV and BlazePose from mediapipe 0.10.21, Python 3.10-
 """
 from .gaps import fill_gaps
 from .mapping import BLAZEPOSE_NAMES, blazepose_to_h36m
-from .pipeline import Track2D, VideoResult, analyse, lift_track, load_clip, track_2d, video_lifter
+from .pipeline import (Track2D, VideoResult, analyse, as_dataset, lift_track, load_clip, track_2d,
+                       track_from_detection, video_lifter)
+from .page import synced_viewer
 from .sample import sample_path, sample_truth
 
-__all__ = ["analyse", "load_clip", "track_2d", "lift_track", "video_lifter", "Track2D", "VideoResult",
+__all__ = ["analyse", "load_clip", "track_2d", "track_from_detection", "as_dataset", "synced_viewer", "lift_track", "video_lifter", "Track2D", "VideoResult",
            "blazepose_to_h36m", "BLAZEPOSE_NAMES", "fill_gaps", "sample_path", "sample_truth"]

@@ -15,6 +15,8 @@ when the second one is larger, the whole clip is detected again with the first p
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -63,6 +65,26 @@ class Detection:
     def rate(self) -> float:
         """Fraction of frames with a person."""
         return float(self.found.mean()) if len(self.found) else 0.0
+
+
+@contextlib.contextmanager
+def _quiet_native_logs():
+    """Silence the TFLite / absl lines that mediapipe's C++ code writes straight to file descriptor 2 while it
+    builds and runs its graphs (informational only; Python exceptions are unaffected)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real descriptor 2 (some embedded interpreters): leave it alone
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _pose(module, static: bool, min_confidence: float):
@@ -122,6 +144,11 @@ def detect(frames: np.ndarray, min_confidence: float = 0.5, probe_every: int = 8
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or not len(frames):
         raise ValueError(f"frames must be (T, H, W, 3) uint8 RGB with T >= 1, got {frames.shape} {frames.dtype}")
+    with _quiet_native_logs():
+        return _detect(module, frames, min_confidence, probe_every)
+
+
+def _detect(module, frames: np.ndarray, min_confidence: float, probe_every: int) -> Detection:
     landmarks, visibility = _track(module, frames, min_confidence)
     found = np.isfinite(landmarks).all((1, 2))
     notes: list[str] = []

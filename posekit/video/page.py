@@ -80,6 +80,30 @@ def confidence_figure(confidence: np.ndarray, found: np.ndarray | None = None, t
     return fig
 
 
+def synced_viewer(poses: dict, track, max_frames: int = 150, jpeg_quality: int = 70, height: int = 520):
+    """One plotly figure for notebooks: the video frame with the detected 2D (left) and the 3D viewer (right),
+    animated by the same slider. poses: {label: (T, 17, 3)}; track: a `Track2D`. Frames ride in the animation
+    frames as JPEG layout images (about 10 kB each at 320x240), so the figure also works without a kernel."""
+    from ..camera import Camera
+    from ..viz import skeleton_viewer
+    clip = track.clip
+    w, h = clip.width, clip.height
+    camera = Camera("video", w, h, np.array([w, w], float), np.array([w / 2, h / 2]))
+    fig = skeleton_viewer(poses, H36M_17, fps=clip.fps, max_frames=max_frames, height=height,
+                          keypoints_2d={"detected 2D": track.keypoints}, camera=camera)
+
+    def image(t: int) -> list:
+        return [dict(source=_jpeg(clip.frames[t], jpeg_quality), xref="x", yref="y", x=0, y=0, sizex=w, sizey=h,
+                     xanchor="left", yanchor="top", sizing="stretch", layer="below")]
+    names = [int(f.name) for f in fig.frames] or [0]
+    fig.update_layout(images=image(names[0]))
+    fig.update_xaxes(range=[0, w], showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[h, 0], showgrid=False, zeroline=False, scaleanchor="x")
+    for frame in fig.frames:
+        frame.layout = dict(frame.layout.to_plotly_json() if frame.layout else {}, images=image(int(frame.name)))
+    return fig
+
+
 def page_html(result, max_frames: int = 300) -> str:
     """The whole page as a string (see the module docstring); result is a `VideoResult`."""
     from ..viz import skeleton_viewer

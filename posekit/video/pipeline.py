@@ -53,7 +53,11 @@ class Track2D:
 
 def track_2d(clip: Clip, min_confidence: float = 0.5) -> Track2D:
     """Detect every frame, map to Human3.6M-17 and fill the frames where the person was lost."""
-    det = detect(clip.frames, min_confidence=min_confidence)
+    return track_from_detection(clip, detect(clip.frames, min_confidence=min_confidence))
+
+
+def track_from_detection(clip: Clip, det: Detection) -> Track2D:
+    """Map a `Detection` of `clip` to Human3.6M-17 and fill the frames where the person was lost."""
     kp, conf = blazepose_to_h36m(det.landmarks, det.visibility)
     kp, conf = fill_gaps(kp, conf, det.found)
     notes = list(det.notes)
@@ -64,6 +68,22 @@ def track_2d(clip: Clip, min_confidence: float = 0.5) -> Track2D:
                      f"({len(gaps)} gap{'s' if len(gaps) > 1 else ''}, the longest {longest} frames): those frames "
                      f"are interpolated and have confidence 0")
     return Track2D(clip, det, kp.astype(np.float32), conf.astype(np.float32), det.found.copy(), notes)
+
+
+def as_dataset(track: Track2D, poses_3d: np.ndarray | None = None, fps: float | None = None):
+    """The clip as a one-sequence `PoseDataset` (its test split), for `posekit.evaluation.evaluate` and
+    `posekit.floors` when the true 3D is known (the sample clip); poses_3d (T, 17, 3) root-relative metres."""
+    from ..camera import Camera
+    from ..data.dataset import PoseDataset, Sequence
+    from ..skeleton import H36M_17
+    clip = track.clip
+    w, h = clip.width, clip.height
+    camera = Camera("video", w, h, np.array([w, w], float), np.array([w / 2, h / 2]))
+    T = clip.num_frames
+    poses = np.zeros((T, 17, 3), np.float32) if poses_3d is None else np.asarray(poses_3d, np.float32)
+    seq = Sequence("video", Path(clip.source).stem, camera, 0, poses, np.zeros((T, 3), np.float32),
+                   track.keypoints, confidence=track.confidence)
+    return PoseDataset("video", [seq], H36M_17, fps=fps or clip.fps, test_subjects=("video",))
 
 
 def video_lifter(method: str = "tcn", profile: str = "auto", checkpoint: str | Path | None = None, seed: int = 0,
