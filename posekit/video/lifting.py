@@ -11,7 +11,6 @@ at another rate is resampled in time to the model's rate (linear interpolation) 
 """
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +19,17 @@ from ..skeleton import H36M_17
 
 
 def train_lifter(method: str = "tcn", profile: str = "auto", seed: int = 0, data: str = "synth",
-                 retrain: bool = False):
+                 retrain: bool | None = None):
     """Train (or reload from the run cache) `method` on `data`'s detector-like 2D; returns the experiment Arm
-    (its .model is the lifter, .result its score on the profile's synthetic test split, flip-test on)."""
+    (its .model is the lifter, .result its score on the profile's synthetic test split, flip-test on).
+    retrain: True trains afresh, None follows $POSEKIT_RETRAIN (`posekit.experiment.run_arm`)."""
     from ..data import load_dataset
     from ..experiment import run_arm
     from ..profiles import get_profile
     from ..train import prepare_data
     budget = get_profile(profile)
     train, test = prepare_data(load_dataset(data, keypoints="det"), budget)
-    extra = {"retrain": retrain} if "retrain" in inspect.signature(run_arm).parameters else {}
-    arm = run_arm(method, train, test, budget, seed, **extra)
+    arm = run_arm(method, train, test, budget, seed, retrain=retrain)
     arm.model.data_fps = 50.0 / budget.downsample
     return arm
 

@@ -87,7 +87,7 @@ def as_dataset(track: Track2D, poses_3d: np.ndarray | None = None, fps: float | 
 
 
 def video_lifter(method: str = "tcn", profile: str = "auto", checkpoint: str | Path | None = None, seed: int = 0,
-                 retrain: bool = False):
+                 retrain: bool | None = None):
     """A lifter for videos: the model of a `posekit train` checkpoint, or `method` trained on the synthetic
     detector-like 2D at `profile` (cached by the run cache)."""
     from .lifting import load_lifter, train_lifter
@@ -131,7 +131,7 @@ def lift_track(track: Track2D, model, flip_test: bool = True, method: str | None
 
 
 def analyse(video: str | Path | Clip | None = "", method: str = "tcn", profile: str = "auto",
-            checkpoint: str | Path | None = None, seed: int = 0, retrain: bool = False,
+            checkpoint: str | Path | None = None, seed: int = 0, retrain: bool | None = None,
             max_frames: int | None = None, max_side: int | None = 640) -> VideoResult:
     """The whole pipeline in one call (see the module docstring)."""
     clip = load_clip(video, max_frames=max_frames, max_side=max_side)
