@@ -121,8 +121,9 @@ def test_lift_recovers_a_pose_from_its_projection():
     depth_logit = torch.tensor([[logit(d / 2.2 + 0.5) for d in depth]]).float()
     rho0 = P[root, 2] / 140.0
     rho_logit = torch.tensor([[logit(math.log(rho0 / (7e-3 * 256 / size)) / 3 + 0.5)]]).float()
-    pose, d, r = lift(uv, depth_logit, rho_logit, torch.tensor([140.0]), torch.tensor([[20.0, 40.0]]), size, root)
-    assert np.allclose(pose[0].numpy(), P - P[root], atol=1e-4)
+    out = lift(uv, depth_logit, rho_logit, torch.tensor([140.0]), torch.tensor([[20.0, 40.0]]), size, root)
+    assert np.allclose(out["pose"][0].numpy(), P - P[root], atol=1e-4)
+    assert np.allclose(out["absolute"][0].numpy(), P, atol=1e-4)
 
 
 def test_paper_configuration_has_75713559_parameters():
@@ -144,8 +145,8 @@ def test_small_model_uses_the_ray_map_only_with_pe():
     shifted[:, 3] += 0.2  # the same pixels seen through another crop position
     with torch.no_grad():
         torch.nn.init.normal_(with_pe.pe_conv.weight, 0, 1.0)
-        a, b = with_pe(x)[1]["uv"], with_pe(shifted)[1]["uv"]
-        c, d = without(x)[1]["uv"], without(shifted)[1]["uv"]
+        a, b = with_pe.outputs(x)["uv"], with_pe.outputs(shifted)["uv"]
+        c, d = without.outputs(x)["uv"], without.outputs(shifted)["uv"]
     assert not torch.allclose(a, b) and torch.allclose(c, d)
     with pytest.raises(ValueError, match="ray map"):
         with_pe(torch.zeros(1, 3, 32, 32))

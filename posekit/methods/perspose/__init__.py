@@ -9,4 +9,5 @@ pictures.
 """
 from .geometry import (apply_homography, box_crop, homography, off_axis_angle, perspective_rotation, project,
                        ray_map, rodrigues, rotate_points, swing_rotation, symmetric_crop, unrotate_points, warp_image)
-from .model import CONFIGS, PersPose, SmallPersPose, build, crop_intrinsics, lift, soft_argmax
+from .model import CONFIGS, PersPose, SmallPersPose, build, crop_intrinsics, lift, perspose_loss, soft_argmax
+from .data import WideField, evaluate, wide_field

@@ -6,8 +6,8 @@ scenes with `rotate_to_subject` on or off: the PR set is the plain set seen afte
 (rendered directly in the rotated camera, which equals warping the full frame by K R K^-1 and cropping symmetrically
 about the principal point; `posekit.methods.perspose.geometry` does the warp, the tests check that both agree).
 
-`WideField` holds one set: crops (N, 3, S, S) uint8, K_crop, root-relative 3D joints in the camera the crop was
-taken with, the rotation R of PR (identity for plain crops; original camera = R^T rotated camera), and per sample the
+`WideField` holds one set: crops (N, 3, S, S) uint8, K_crop, the 3D joints in the camera the crop was taken with
+(the training targets: PersPose's loss needs their rays and root depth; scores are root-relative), the rotation R of PR (identity for plain crops; original camera = R^T rotated camera), and per sample the
 angle between the box-centre ray and the optical axis and the horizontal field of view of the full frame.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ class WideField:
 
     images: np.ndarray        # (N, 3, S, S) uint8
     K_crop: np.ndarray        # (N, 3, 3)
-    joints: np.ndarray        # (N, 17, 3) root-relative, metres, in the camera of the crop
+    joints: np.ndarray        # (N, 17, 3) metres, in the camera of the crop
     rotation: np.ndarray      # (N, 3, 3) PR rotation (identity: plain)
     angle: np.ndarray         # (N,) degrees between the box-centre ray and the original optical axis
     fov: np.ndarray           # (N,) horizontal field of view of the full frame, degrees
@@ -62,6 +62,11 @@ class WideField:
         return WideField(self.images[index], self.K_crop[index], self.joints[index], self.rotation[index],
                          self.angle[index], self.fov[index], self.name)
 
+    @property
+    def root_relative(self) -> np.ndarray:
+        """(N, 17, 3) root-relative joints in the camera of the crop."""
+        return self.joints - self.joints[:, :1]
+
     def original_camera(self, poses: np.ndarray) -> np.ndarray:
         """Poses (N, ..., 3) in the camera of these crops -> the original camera (P = R^T P', identity if plain)."""
         return np.einsum("n...i,nij->n...j", np.asarray(poses), self.rotation.astype(np.float64))
@@ -78,7 +83,7 @@ class WideField:
         return torch.cat([img, ray_map(K, self.size, self.size)], 1)
 
     def targets(self, index, flip: np.ndarray | None = None) -> torch.Tensor:
-        """(B, 1, 17, 3) root-relative joints; a mirrored crop gets x -> -x and left/right swapped."""
+        """(B, 1, 17, 3) camera-frame joints; a mirrored crop gets x -> -x and left/right swapped."""
         y = self.joints[index].astype(np.float32).copy()
         if flip is not None and flip.any():
             y[flip] = y[flip][:, H36M_17.flip_permutation] * np.array([-1, 1, 1], np.float32)
@@ -122,14 +127,16 @@ def from_samples(data: dict, name: str = "wide-field") -> WideField:
     else:  # the plain crop is centred on the box: its centre's ray in the original camera
         centre = np.linalg.inv(data["K_crop"].astype(np.float64)) @ np.array([size / 2, size / 2, 1.0])
         angle = np.degrees(np.arccos(centre[:, 2] / np.linalg.norm(centre, axis=1)))
-    return WideField(data["image"], data["K_crop"].astype(np.float32), j - j[:, :1], rotation.astype(np.float32),
+    return WideField(data["image"], data["K_crop"].astype(np.float32), j, rotation.astype(np.float32),
                      angle, fov, name)
 
 
-def wide_field(n: int, size: int = 64, seed: int = 0, rotated: bool = False, verbose: bool = False,
+def wide_field(n: int, size: int = 64, seed: int = 0, rotated: bool = False, root=None, verbose: bool = False,
                **options) -> WideField:
-    """n samples at size x size of seed `seed` (rendered once, cached by `posekit.data.images`), plain or PR."""
-    folder = generate_images(n, size=size, seed=seed, rotate_to_subject=rotated, verbose=verbose, **options)
+    """n samples at size x size of seed `seed` (rendered once, cached by `posekit.data.images` under `root`,
+    default $POSEKIT_CACHE/images), plain or PR."""
+    folder = generate_images(n, size=size, seed=seed, root=root, rotate_to_subject=rotated, verbose=verbose,
+                             **options)
     return from_samples(load_images(folder), name=f"wide-field{'-PR' if rotated else ''}-s{seed}-{n}")
 
 
@@ -137,8 +144,8 @@ def mean_pose_floor(train: WideField, test: WideField) -> dict:
     """The mean-pose floor in the original camera (the mean root-relative training pose for every test sample):
     {'mean_pose_MPJPE', 'mean_pose_P-MPJPE'} in mm."""
     from ... import metrics
-    mean = train.original_camera(train.joints).mean(0)
-    gt = test.original_camera(test.joints)
+    mean = train.original_camera(train.root_relative).mean(0)
+    gt = test.original_camera(test.root_relative)
     pred = np.repeat(mean[None], len(gt), 0)
     return {"mean_pose_MPJPE": 1000 * float(metrics.joint_errors(pred, gt).mean()),
             "mean_pose_P-MPJPE": 1000 * float(metrics.joint_errors(metrics.procrustes_align(pred, gt), gt).mean())}
@@ -159,9 +166,35 @@ def predict(model, data: WideField, batch_size: int = 128) -> np.ndarray:
 def per_sample_errors(pred: np.ndarray, data: WideField) -> dict:
     """{'MPJPE', 'P-MPJPE'}: (N,) per-sample errors in mm of predictions in the original camera."""
     from ... import metrics
-    gt = data.original_camera(data.joints)
+    gt = data.original_camera(data.root_relative)
     return {"MPJPE": 1000 * metrics.joint_errors(pred, gt).mean(-1),
             "P-MPJPE": 1000 * metrics.joint_errors(metrics.procrustes_align(pred, gt), gt).mean(-1)}
+
+
+def evaluate(model, dataset, flip_test: bool = False, batch_size: int = 128, device="auto",
+             with_predictions: bool = True, **_):
+    """The registry's evaluation for 'perspose': every crop of a WideField predicted once, turned back into the
+    original camera, and scored root-relative (MPJPE, P-MPJPE, N-MPJPE, PCK, AUC in mm / %). No flip test:
+    PersPose's flip needs the mirrored principal point, and the notebooks compare arms without it."""
+    import time
+
+    from ... import metrics
+    from ...evaluation import EvalResult, resolve_device
+    if not isinstance(dataset, WideField):
+        raise TypeError(f"perspose scores a posekit.methods.perspose.data.WideField, got {type(dataset).__name__}")
+    t0 = time.perf_counter()
+    model.to(resolve_device(device) if isinstance(device, str) else device)
+    pred = predict(model, dataset, batch_size)
+    gt = dataset.original_camera(dataset.root_relative)
+    err = metrics.joint_errors(pred, gt)
+    p_err = metrics.joint_errors(metrics.procrustes_align(pred, gt), gt)
+    mpjpe, p_mpjpe = 1000 * float(err.mean()), 1000 * float(p_err.mean())
+    joints = metrics.PCK_JOINTS_H36M
+    return EvalResult(mpjpe=mpjpe, p_mpjpe=p_mpjpe, n_mpjpe=1000 * metrics.n_mpjpe(pred, gt), mpjve=math.nan,
+                      pck=metrics.pck(pred, gt, joints=joints), auc=metrics.auc(pred, gt, joints=joints),
+                      per_action={"Average": mpjpe}, per_action_p_mpjpe={"Average": p_mpjpe},
+                      per_joint=1000 * err.mean(0), frames=len(gt), seconds=time.perf_counter() - t0,
+                      predictions={"original_camera": pred} if with_predictions else None)
 
 
 def binned(values: np.ndarray, by: np.ndarray, edges) -> list[tuple[str, int, float]]:
@@ -173,4 +206,5 @@ def binned(values: np.ndarray, by: np.ndarray, edges) -> list[tuple[str, int, fl
     return rows
 
 
-__all__ = ["WideField", "from_samples", "wide_field", "mean_pose_floor", "predict", "per_sample_errors", "binned"]
+__all__ = ["WideField", "from_samples", "wide_field", "mean_pose_floor", "predict", "per_sample_errors", "evaluate",
+           "binned"]

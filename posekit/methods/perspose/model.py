@@ -18,7 +18,9 @@ leaf rotations 2048 -> 30: 75,713,559 parameters. Its SMPL analytic IK (which ad
 posekit: the twist, shape and leaf outputs are returned beside the pose. `SmallPersPose` is the same recipe on
 a from-scratch residual CNN for CPU notebooks: layer1 at 1/4 resolution (PE added there), two more stride-2
 stages, heat-maps at 1/4 from the deepest features upsampled onto layer1, the global head on the pooled deepest
-features. Both return (pose (B, 1, J, 3), extras dict with 'uv', 'depth', 'rho0').
+features. Both return (root-relative pose, camera-frame joints), each (B, 1, J, 3), and train with `perspose_loss`
+on camera-frame targets; `outputs(x)` adds the heads' outputs ('uv', 'depth', 'rho0'; the paper model also
+'twist', 'shape', 'leaf').
 """
 from __future__ import annotations
 
@@ -80,16 +82,35 @@ def soft_argmax(heatmaps: torch.Tensor, stride: float) -> torch.Tensor:
 
 
 def lift(uv: torch.Tensor, depth_logit: torch.Tensor, rho_logit: torch.Tensor, f: torch.Tensor, c: torch.Tensor,
-         size: int, root: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """PersPose's back-projection: uv (B, J, 2), logits (B, J) and (B, 1), f (B,), c (B, 2) -> (pose (B, J, 3),
-    depth (B, J), rho0 (B,))."""
+         size: int, root: int) -> dict:
+    """PersPose's back-projection: uv (B, J, 2), logits (B, J) and (B, 1), f (B,), c (B, 2) -> {'pose': root-relative
+    (B, J, 3), 'absolute': camera-frame joints (B, J, 3), 'depth' (B, J), 'rho0' (B,)}."""
     depth = 2 * DEPTH_RANGE * (torch.sigmoid(depth_logit.float()) - 0.5)
     depth = depth - depth[:, root:root + 1]
     rho0 = RHO0_AT_256 * (256 / size) * torch.exp(3 * (torch.sigmoid(rho_logit.float()[:, 0]) - 0.5))
     rho = depth / f[:, None] + rho0[:, None]
     xy = (uv - c[:, None]) * rho[..., None]
     pose = torch.cat([xy - xy[:, root:root + 1], depth[..., None]], -1)
-    return pose, depth, rho0
+    absolute = torch.cat([xy, (f[:, None] * rho)[..., None]], -1)
+    return {"pose": pose, "absolute": absolute, "depth": depth, "rho0": rho0}
+
+
+def perspose_loss(output, target: torch.Tensor, root: int = 0, ray_weight: float = 1.0,
+                  root_weight: float = 0.1) -> torch.Tensor:
+    """Training loss from camera-frame targets (B, 1, J, 3): root-relative MPJPE (metres) + ray_weight x the mean
+    error of the joints' rays [x/z, y/z] (PersPose's uv term, divided by f) + root_weight x |log Z_root error|
+    (its root-density term, log-scaled). output: the model's (pose, absolute) pair."""
+    pose, absolute = output
+    if absolute.shape != target.shape:
+        raise ValueError(f"PersPose is trained on camera-frame joints {tuple(absolute.shape)}, got targets "
+                         f"{tuple(target.shape)}; use posekit.methods.perspose.data.WideField as the batch source")
+    rel = target - target[..., root:root + 1, :]
+    l_pose = (pose - rel).norm(dim=-1).mean()
+    ray = absolute[..., :2] / absolute[..., 2:3]
+    ray_gt = target[..., :2] / target[..., 2:3]
+    l_ray = (ray - ray_gt).norm(dim=-1).mean()
+    l_root = (absolute[..., root, 2].clamp(min=1e-3).log() - target[..., root, 2].log()).abs().mean()
+    return l_pose + ray_weight * l_ray + root_weight * l_root
 
 
 def _pe_conv(channels: int) -> nn.Conv2d:
@@ -119,7 +140,14 @@ class SmallPersPose(RayMapInput, nn.Module):
         self.heatmap = nn.Conv2d(w1, joints, 1)
         self.globals = nn.Linear(w3, joints + 1)                   # depth per joint, root density
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.outputs(x)
+        return out["pose"][:, None], out["absolute"][:, None]
+
+    def loss(self, output, target: torch.Tensor) -> torch.Tensor:
+        return perspose_loss(output, target, self.root)
+
+    def outputs(self, x: torch.Tensor) -> dict:
         self.check_input(x)
         image, rays = x[:, :3], x[:, 3:]
         f1 = self.layer1(self.stem((image - 0.5) / 0.25))
@@ -130,8 +158,7 @@ class SmallPersPose(RayMapInput, nn.Module):
         uv = soft_argmax(self.heatmap(self.refine(f1 + up)), 4)
         g = self.globals(deep.mean((-2, -1)))
         f, c = crop_intrinsics(rays)
-        pose, depth, rho0 = lift(uv, g[:, :self.joints], g[:, self.joints:], f, c, self.size, self.root)
-        return pose[:, None], {"uv": uv, "depth": depth, "rho0": rho0}
+        return {**lift(uv, g[:, :self.joints], g[:, self.joints:], f, c, self.size, self.root), "uv": uv}
 
 
 class PersPose(RayMapInput, nn.Module):
@@ -153,7 +180,14 @@ class PersPose(RayMapInput, nn.Module):
         self.shape = nn.Linear(2048, 11)
         self.leaf = nn.Linear(2048, 5 * 6)
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.outputs(x)
+        return out["pose"][:, None], out["absolute"][:, None]
+
+    def loss(self, output, target: torch.Tensor) -> torch.Tensor:
+        return perspose_loss(output, target, self.root)
+
+    def outputs(self, x: torch.Tensor) -> dict:
         self.check_input(x)
         image, rays = x[:, :3], x[:, 3:]
         pe = None if self.cam_layer is None else (lambda f1: self.cam_layer(F.avg_pool2d(rays, 4)))
@@ -161,9 +195,9 @@ class PersPose(RayMapInput, nn.Module):
         g = self.global_head(xs)
         uv = soft_argmax(self.heatmap(xs[0]), 4)
         f, c = crop_intrinsics(rays)
-        pose, depth, rho0 = lift(uv, self.depth(g), self.root_density(g), f, c, self.size, self.root)
-        return pose[:, None], {"uv": uv, "depth": depth, "rho0": rho0, "twist": self.twist(g).reshape(-1, self.joints, 3),
-                               "shape": self.shape(g), "leaf": self.leaf(g).reshape(-1, 5, 6)}
+        return {**lift(uv, self.depth(g), self.root_density(g), f, c, self.size, self.root), "uv": uv,
+                "twist": self.twist(g).reshape(-1, self.joints, 3), "shape": self.shape(g),
+                "leaf": self.leaf(g).reshape(-1, 5, 6)}
 
 
 def build(config: str = "cpu", frames: int | None = None, **overrides) -> nn.Module:
