@@ -150,3 +150,43 @@ def test_small_model_uses_the_ray_map_only_with_pe():
     assert not torch.allclose(a, b) and torch.allclose(c, d)
     with pytest.raises(ValueError, match="ray map"):
         with_pe(torch.zeros(1, 3, 32, 32))
+
+
+def test_wide_field_turns_pr_labels_back_and_mirrors_consistently(wide):
+    from posekit.methods.perspose.data import from_samples
+    from posekit.skeleton import H36M_17
+    plain, rotated = (from_samples(s) for s in wide)
+    assert not plain.rotated and rotated.rotated
+    assert np.allclose(rotated.original_camera(rotated.root_relative), plain.root_relative, atol=1e-4)
+    assert np.allclose(plain.angle, rotated.angle, atol=0.05)  # the same box-centre ray in both sets
+    idx, flip = np.arange(4), np.array([True, False, True, False])
+    x, y = plain.inputs(idx, flip), plain.targets(idx, flip)[:, 0].numpy()
+    K = plain.K_crop.astype(np.float64).copy()
+    K[flip, 0, 2] = 32 - K[flip, 0, 2]
+    f, c = crop_intrinsics(x[:, 3:])
+    assert np.allclose(c.numpy(), K[:, :2, 2], atol=1e-2) and np.allclose(f.numpy(), K[:, 0, 0], rtol=1e-4)
+    uv = np.stack([project(y[i], K[i]) for i in range(4)])
+    expected = wide[0]["joints_2d"].astype(np.float64).copy()
+    expected[flip] = expected[flip][:, H36M_17.flip_permutation] * [-1, 1] + [32, 0]
+    assert np.allclose(uv, expected, atol=1e-2)   # mirrored crop, mirrored principal point, mirrored 3D agree
+    assert np.array_equal(x[0, :3].numpy(), plain.images[0][:, :, ::-1] / np.float32(255))
+    assert plain.fingerprint() == from_samples(wide[0]).fingerprint() != rotated.fingerprint()
+
+
+def test_small_model_trains_and_is_scored_in_the_original_camera(wide):
+    from posekit.methods.perspose import evaluate
+    from posekit.methods.perspose.data import from_samples
+    from posekit.train import TrainConfig, fit
+    torch.manual_seed(0)
+    data = from_samples(wide[1])
+    model = build("smoke")
+    history = fit(model, data, TrainConfig(epochs=12, batch_size=4, lr=3e-3, progress=False, device="cpu",
+                                           flip_augment=False))
+    assert history["loss"][-1] < history["loss"][0]
+    result = evaluate(model, data, device="cpu")
+    pred = result.predictions["original_camera"]
+    assert result.frames == 4 and math.isfinite(result.mpjpe)
+    gt = data.original_camera(data.root_relative)
+    assert math.isclose(result.mpjpe, 1000 * np.linalg.norm(pred - gt, axis=-1).mean(), rel_tol=1e-5)
+    with pytest.raises(TypeError, match="WideField"):
+        evaluate(model, [1, 2])
