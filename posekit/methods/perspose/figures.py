@@ -14,7 +14,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from .geometry import box_crop, perspective_rotation, project, ray_map, rotate_points, warp_image
+from .geometry import (box_crop, perspective_rotation, project, ray_map, rotate_points, swing_rotation,
+                       warp_image)
 
 ARM_COLORS = {"plain": "tab:gray", "+PE": "tab:orange", "+PR": "tab:green", "+PE+PR": "tab:blue"}
 
@@ -37,22 +38,23 @@ def render(vertices: np.ndarray, faces: np.ndarray, K: np.ndarray, size: int | t
 def two_placements(vertices: np.ndarray, joints: np.ndarray, faces: np.ndarray, fov: float = 90.0,
                    frame: int = 384, size: int = 64, border=(0.9, 0.5), colors: np.ndarray | None = None) -> dict:
     """One pose (camera-frame vertices (V, 3) and joints (17, 3)) placed twice in a frame x frame camera of
-    horizontal field of view `fov`: with its root on the optical axis and with its root at `border` (fractions of
-    the frame), at the same depth and with the SAME camera-frame orientation, so both have the same root-relative
-    3D label. Returns the frame render, the plain crops of both, the PR crop of the border one rendered in the
-    rotated camera and warped from the frame (A K R K^-1), the ray maps, K, the crops' K_crop and the PR dict."""
+    horizontal field of view `fov`: with its root on the optical axis, and turned about the camera centre so that
+    its root lands at `border` (fractions of the frame). Both are the same pose relative to the line of sight (their
+    camera-frame labels differ by that turn). Returns the frame render, the plain crops of both, the PR crop of the
+    border one rendered in the rotated camera and warped from the frame (A K R K^-1), the ray maps, K, the crops'
+    K_crop, the border subject's vertices and joints, and the PR dict."""
     f = frame / 2 / math.tan(math.radians(fov) / 2)
     K = np.array([[f, 0, frame / 2], [0, f, frame / 2], [0, 0, 1.0]])
-    rel = vertices - joints[0]
     depth = float(np.linalg.norm(joints[0]))
-    centre = rel + np.array([0, 0, depth])
-    target = np.linalg.inv(K) @ np.array([border[0] * frame, border[1] * frame, 1.0])
-    edge = rel + target * depth / np.linalg.norm(target)
+    shift = np.array([0, 0, depth]) - joints[0]
+    centre = vertices + shift
+    turn = swing_rotation(K, K[:2, 2], c_aim=(border[0] * frame, border[1] * frame))  # the axis onto the border ray
+    edge = rotate_points(centre, turn)
+    border_joints = rotate_points(joints + shift, turn)
     faces = np.asarray(faces)
     both_cols = None if colors is None else np.concatenate([colors, colors])
-    image = render(np.concatenate([centre, edge]), np.concatenate([faces, faces + len(rel)]), K, frame, both_cols)
-    out = {"K": K, "frame": image, "fov": fov, "border_vertices": edge, "border_joints": joints - joints[0] +
-           target * depth / np.linalg.norm(target)}
+    image = render(np.concatenate([centre, edge]), np.concatenate([faces, faces + len(centre)]), K, frame, both_cols)
+    out = {"K": K, "frame": image, "fov": fov, "border_vertices": edge, "border_joints": border_joints}
     for name, verts in (("centre", centre), ("border", edge)):
         uv = project(verts, K)
         K_crop = box_crop(uv, size) @ K
@@ -88,7 +90,7 @@ def placements_figure(scene: dict):
     axes[0].legend(loc="lower left", fontsize=8)
     panels = [("centre_crop", "plain crop, centre"), ("border_crop", "plain crop, border"),
               ("pr_crop", f"PR crop, border (rotated {scene['pr']['angle']:.0f} deg)"),
-              ("pr_warped", "PR crop warped: A K R K^-1 (black: past the frame)")]
+              ("pr_warped", "PR crop, warped by A K R K^-1")]
     for ax, (key, title) in zip(axes[1:], panels):
         ax.imshow(scene[key], extent=(0, scene[key].shape[1], scene[key].shape[0], 0))
         ax.set_title(title, fontsize=9)
