@@ -7,6 +7,7 @@ and a verdict whose text the notebook prints. `mean_std` and `md_table` format w
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -16,10 +17,13 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+import torch
 from scipy import stats
 from torch import nn
 
-from .evaluation import EvalResult
+from . import runcache
+
+from .evaluation import EvalResult, resolve_device
 from .evaluation import evaluate as generic_evaluate
 from .models import build_model, count_parameters, trainer_for
 from .profiles import Profile
@@ -29,7 +33,9 @@ from .train import fit as generic_fit
 
 @dataclass
 class Arm:
-    """One trained and scored arm: the model, its learning curve, its test result (mm), its seed and cost."""
+    """One trained and scored arm: the model, its learning curve, its test result (mm), its seed and cost.
+
+    train_seconds is the time its training took when it was trained; cached says it came from the run cache."""
 
     name: str
     seed: int
@@ -37,6 +43,7 @@ class Arm:
     history: History
     result: EvalResult
     train_seconds: float
+    cached: bool = False
 
     @property
     def params(self) -> int:
@@ -44,38 +51,110 @@ class Arm:
 
     def __repr__(self) -> str:
         return (f"Arm({self.name!r}, seed {self.seed}: MPJPE {self.result.mpjpe:.1f} mm, P-MPJPE "
-                f"{self.result.p_mpjpe:.1f} mm, {self.params:,} params, {self.train_seconds:.0f} s)")
+                f"{self.result.p_mpjpe:.1f} mm, {self.params:,} params, {self.train_seconds:.0f} s"
+                f"{', from the run cache' if self.cached else ''})")
 
 
 def run_arm(model: str | Callable[[], nn.Module], train, test, budget: Profile, seed: int = 0, *,
             config: str | None = None, frames: int | None = None, name: str | None = None, val=None,
             eval_every: int = 0, flip_test: bool = True, device: str = "auto", progress: bool = False,
             loss: str | None = None, fit: Callable | None = None, evaluate: Callable | None = None,
-            **overrides) -> Arm:
+            cache: bool = True, retrain: bool | None = None, **overrides) -> Arm:
     """Seed, build, train on `budget`, evaluate on `test`: one arm of an ablation, one call.
 
     model: a registry name (built at `config`, default the budget's profile name, with `frames` and `overrides`;
     trained and scored by the method's own procedure, `posekit.models.trainer_for`) or a function returning a
     model (seeded before it is called). val/eval_every: validation during training for the learning curve
     (eval_every=0: none). flip_test applies to validation and to the final evaluation alike.
+
+    The run cache (`posekit.runcache`) keeps every arm it can identify, keyed by all of the above, the data's
+    content and the code's version: the same call later returns the stored arm at once (`Arm.cached`).
+    retrain=True (default: $POSEKIT_RETRAIN) trains afresh and replaces the stored arm; cache=False neither
+    reads nor writes it.
     """
     seed_everything(seed)
     if isinstance(model, str):
         trainer = trainer_for(model)
         fit, evaluate = fit or trainer.fit, evaluate or trainer.evaluate
-        label, net = name or model, build_model(model, config or budget.name, frames=frames, **overrides)
+        label = name or model
+        build = lambda: build_model(model, config or budget.name, frames=frames, **overrides)  # noqa: E731
+        what = {"method": model, "config": config or budget.name, "frames": frames, "overrides": overrides}
     else:
         if overrides or frames or config:
             raise ValueError("pass config/frames/overrides to the builder function itself, not to run_arm")
-        label, net = name or getattr(model, "__name__", "model"), model()
+        label, build, what = name or getattr(model, "__name__", "model"), model, {"builder": model}
     fit, evaluate = fit or generic_fit, evaluate or generic_evaluate
     train_config = TrainConfig.from_profile(budget, seed=seed, device=device, progress=progress, loss=loss,
                                             eval_every=eval_every if val is not None else 0, eval_flip=flip_test)
+    net = build()
+    key = None
+    if cache:
+        identity = {**what, "budget": budget, "seed": seed, "loss": loss, "eval_every": train_config.eval_every,
+                    "flip_test": flip_test, "fit": fit, "evaluate": evaluate, "device": str(resolve_device(device))}
+        try:
+            identity.update(train=runcache.fingerprint(train), test=runcache.fingerprint(test),
+                            val=runcache.fingerprint(val))
+        except runcache.Unidentifiable:
+            identity = None
+        key = runcache.run_key(identity) if identity is not None else None
+        retrain = runcache.retrain_requested() if retrain is None else retrain
+        stored = runcache.load(key) if key and not retrain else None
+        if stored is not None:
+            net.load_state_dict(stored["state"])
+            net.eval()
+            return Arm(label, seed, net, History(stored["record"]["history"]),
+                       _result_from(stored["record"]["result"]), stored["record"]["train_seconds"], cached=True)
     t0 = time.perf_counter()
     history = fit(net, train, train_config, val=val)
     seconds = time.perf_counter() - t0
     result = evaluate(net, test, flip_test=flip_test, device=device)
+    if key:
+        state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+        runcache.store(key, identity, state, {"history": history.records, "result": _result_record(result),
+                                              "train_seconds": seconds, "label": label})
     return Arm(label, seed, net, history, result, seconds)
+
+
+def curve_set(test):
+    """The validation set of every standard learning curve: a fixed quarter of the test sequences."""
+    return test.subsample_sequences(4)
+
+
+def curve_every(budget: Profile) -> int:
+    """Epochs between the validations of a standard learning curve: about five points over the budget."""
+    return max(1, budget.epochs // 5)
+
+
+def run_standard(method: str, train, test, budget: Profile, seed: int = 0, **options) -> Arm:
+    """`method`'s arm exactly as every notebook's main comparison and the leaderboard train it.
+
+    The budget's configuration and training unchanged, test-time flip on, a learning curve on `curve_set(test)`
+    every `curve_every(budget)` epochs: one definition, so the run cache shares the arm between notebooks (01 and 04
+    train the same MixSTE; 09_leaderboard reads every paper's arm). options: retrain, device, progress, name.
+    """
+    unknown = set(options) - {"retrain", "device", "progress", "name"}
+    if unknown:
+        raise ValueError(f"run_standard takes retrain/device/progress/name only, not {sorted(unknown)}: an arm with "
+                         f"other settings is not the standard one, so train it with run_arm")
+    return run_arm(method, train, test, budget, seed, val=curve_set(test), eval_every=curve_every(budget),
+                   flip_test=True, **options)
+
+
+def _result_record(result: EvalResult) -> dict:
+    """An EvalResult as plain values and tensors (what `torch.load(weights_only=True)` reads back)."""
+    record = dataclasses.asdict(result)
+    record["per_joint"] = torch.as_tensor(np.asarray(result.per_joint))
+    if result.predictions is not None:
+        record["predictions"] = {k: torch.as_tensor(np.asarray(v)) for k, v in result.predictions.items()}
+    return record
+
+
+def _result_from(record: dict) -> EvalResult:
+    record = dict(record)
+    record["per_joint"] = record["per_joint"].numpy()
+    if record.get("predictions") is not None:
+        record["predictions"] = {k: v.numpy() for k, v in record["predictions"].items()}
+    return EvalResult(**record)
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -221,4 +300,4 @@ def record(notebook: str, profile: str, numbers: dict[str, float]) -> dict[str, 
     return clean
 
 
-__all__ = ["Arm", "run_arm", "mean_std", "pm", "Verdict", "compare", "Table", "md_table", "record"]
+__all__ = ["Arm", "run_arm", "run_standard", "curve_set", "curve_every", "mean_std", "pm", "Verdict", "compare", "Table", "md_table", "record"]

@@ -12,13 +12,14 @@ under the posekit cache, keyed by the contents of the two datasets.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
 import torch
 
+from .cache import cache_root
 from .data.dataset import PoseDataset
+from .runcache import fingerprint
 
 FLOORS_VERSION = 1
 
@@ -58,14 +59,7 @@ def nearest_neighbour_predictions(train: PoseDataset, test: PoseDataset, chunk: 
 
 
 def _digest(train: PoseDataset, test: PoseDataset, max_reference) -> str:
-    h = hashlib.sha1(f"floors-v{FLOORS_VERSION}-{max_reference}".encode())
-    for part, ds in (("train", train), ("test", test)):
-        h.update(part.encode())
-        for s in ds:
-            h.update(s.name.encode())
-            h.update(np.ascontiguousarray(s.keypoints_2d).tobytes())
-            h.update(np.ascontiguousarray(s.poses_3d).tobytes())
-    return h.hexdigest()[:20]
+    return fingerprint((f"floors-v{FLOORS_VERSION}", max_reference, train, test))
 
 
 def floors(train: PoseDataset, test: PoseDataset, cache: bool = True, max_reference: int | None = 100_000) -> dict:
@@ -75,9 +69,8 @@ def floors(train: PoseDataset, test: PoseDataset, cache: bool = True, max_refere
     at 25-50 fps are near-duplicates; the brute-force search costs reference x test frames).
     Cached in <posekit cache>/floors/<digest of both datasets>.json (cache=False recomputes and does not write).
     """
-    from .data.synthetic import cache_dir
     from .evaluation import evaluate, mean_pose_predictions
-    path = cache_dir() / "floors" / f"{_digest(train, test, max_reference)}.json"
+    path = cache_root() / "floors" / f"{_digest(train, test, max_reference)}.json"
     if cache and path.is_file():
         return json.loads(path.read_text())
     mean = evaluate(None, test, predictions=mean_pose_predictions(train, test), with_predictions=False)

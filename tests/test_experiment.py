@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy import stats
 
 from posekit import experiment
@@ -79,12 +80,70 @@ def test_mean_std_pm_and_md_table():
 def test_run_arm_is_one_seeded_call_and_repeats_exactly(tiny_synth):
     budget = get_profile("smoke").with_(epochs=1, max_train_windows=64, batch_size=16)
     test = tiny_synth.test.subsample_sequences(20)
-    a = run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu")
-    b = run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu")
+    a = run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu", cache=False)
+    b = run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu", cache=False)
     assert isinstance(a, experiment.Arm) and a.name == "tcn" and a.seed == 3 and a.params > 0
     assert a.result.mpjpe == b.result.mpjpe and len(a.history.records) == 1
     with pytest.raises(ValueError, match="builder"):
         run_arm(lambda: None, tiny_synth.train, test, budget, frames=27)
+
+
+def test_the_run_cache_returns_the_same_arm_and_retrains_on_request(tiny_synth, tmp_path, monkeypatch):
+    monkeypatch.setenv("POSEKIT_CACHE", str(tmp_path))
+    budget = get_profile("smoke").with_(epochs=1, max_train_windows=64, batch_size=16)
+    test = tiny_synth.test.subsample_sequences(20)
+    first = run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu")
+    again = run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu")
+    assert not first.cached and again.cached and len(list((tmp_path / "runs").iterdir())) == 1
+    assert again.result.mpjpe == first.result.mpjpe and again.history.records == first.history.records
+    assert again.train_seconds == first.train_seconds
+    for name, value in first.model.state_dict().items():
+        assert torch.equal(value, again.model.state_dict()[name]), name
+    for name, pred in first.result.predictions.items():
+        np.testing.assert_array_equal(pred, again.result.predictions[name])
+    assert "from the run cache" in repr(again)
+    fresh = run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu", retrain=True)
+    assert not fresh.cached and fresh.result.mpjpe == first.result.mpjpe   # same seed, same numbers
+    monkeypatch.setenv("POSEKIT_RETRAIN", "1")
+    assert not run_arm("tcn", tiny_synth.train, test, budget, seed=3, device="cpu").cached
+    monkeypatch.delenv("POSEKIT_RETRAIN")
+    other_seed = run_arm("tcn", tiny_synth.train, test, budget, seed=4, device="cpu")
+    other_data = run_arm("tcn", tiny_synth.train, test.subsample_sequences(2), budget, seed=3, device="cpu")
+    assert not other_seed.cached and not other_data.cached
+    assert len(list((tmp_path / "runs").iterdir())) == 3
+
+
+def test_the_run_cache_trains_what_it_cannot_identify_and_survives_a_broken_entry(tiny_synth, tmp_path, monkeypatch):
+    from posekit import runcache
+    from posekit.models import build_model
+    monkeypatch.setenv("POSEKIT_CACHE", str(tmp_path))
+    budget = get_profile("smoke").with_(epochs=1, max_train_windows=32, batch_size=16)
+    test = tiny_synth.test.subsample_sequences(40)
+    local_builder = lambda: build_model("mlp", "smoke")  # noqa: E731  (a notebook's own function: no stable identity)
+    assert not run_arm(local_builder, tiny_synth.train, test, budget, device="cpu").cached
+    assert not run_arm(local_builder, tiny_synth.train, test, budget, device="cpu").cached
+    assert not (tmp_path / "runs").exists()
+    run_arm("mlp", tiny_synth.train, test, budget, device="cpu")
+    (entry,) = (tmp_path / "runs").iterdir()
+    (entry / "arm.pt").write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert not run_arm("mlp", tiny_synth.train, test, budget, device="cpu").cached
+    assert run_arm("mlp", tiny_synth.train, test, budget, device="cpu").cached
+    assert runcache.fingerprint(tiny_synth.train) == runcache.fingerprint(tiny_synth.train.subsample_sequences(1))
+    assert runcache.fingerprint(tiny_synth.train) != runcache.fingerprint(tiny_synth.train.subsample_sequences(2))
+
+
+def test_run_standard_is_one_shared_definition(tiny_synth, tmp_path, monkeypatch):
+    monkeypatch.setenv("POSEKIT_CACHE", str(tmp_path))
+    budget = get_profile("smoke").with_(epochs=2, max_train_windows=32, batch_size=16)
+    test = tiny_synth.test.subsample_sequences(10)
+    arm = experiment.run_standard("mlp", tiny_synth.train, test, budget, seed=1, device="cpu")
+    assert [r["epoch"] for r in arm.history.records if "val_mpjpe" in r] == [1, 2]    # the curve: every epoch here
+    same = run_arm("mlp", tiny_synth.train, test, budget, 1, val=experiment.curve_set(test), device="cpu",
+                   eval_every=experiment.curve_every(budget))
+    assert same.cached and same.result.mpjpe == arm.result.mpjpe
+    with pytest.raises(ValueError, match="not the standard one"):
+        experiment.run_standard("mlp", tiny_synth.train, test, budget, depth=3)
 
 
 def test_record_writes_rounded_key_numbers_where_asked(tmp_path, monkeypatch):

@@ -15,13 +15,14 @@ posekit.body` pre-builds it (CI does so before its parallel test workers).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from ..cache import cache_root
 
 TOPOLOGIES = {"3pc": "notoes_collapse3pc", "5pc": "notoes_collapse5pc", "10pc": "notoes_collapse10pc"}
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
@@ -30,7 +31,7 @@ ANNY_VERSION = "0.6.2"
 
 def cache_dir() -> Path:
     """$POSEKIT_CACHE/body (default ~/.cache/posekit/body)."""
-    return Path(os.environ.get("POSEKIT_CACHE", Path.home() / ".cache" / "posekit")) / "body"
+    return cache_root() / "body"
 
 
 def _import_anny():

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cache import cache_root
 from ..camera import Camera, h36m_cameras, look_at
 from ..skeleton import H36M_17
 from .actions import H36M_ACTIONS, MPI3DHP_ACTIONS
@@ -62,7 +63,7 @@ STYLES = {"h36m": DetectorStyle(), "3dhp": DetectorStyle(noise=1.1, failures=1.2
 
 def cache_dir() -> Path:
     """Where generated data is cached: $POSEKIT_CACHE, else ~/.cache/posekit."""
-    return Path(os.environ.get("POSEKIT_CACHE", Path.home() / ".cache" / "posekit"))
+    return cache_root()
 
 
 def _subject_rng(seed: int, *keys) -> np.random.Generator:
