@@ -283,23 +283,20 @@ class RandomAugmenter(nn.Module):
         super().__init__()
         if min(ba_deg, bl, rot_deg) < 0:
             raise ValueError(f"RandomAugmenter sizes must be >= 0, got ba_deg={ba_deg}, bl={bl}, rot_deg={rot_deg}")
-        self.skeleton = skeleton
-        self.ba_deg, self.bl_size, self.rot_deg = ba_deg, bl, rot_deg
-        bones = BoneModel(skeleton)
-        self.bones = bones
+        self.skeleton, self.ba_deg, self.bl_size, self.rot_deg = skeleton, ba_deg, bl, rot_deg
+        self.bones = bones = BoneModel(skeleton)
         groups = torch.from_numpy(bone_length_groups(bones))
         length_mask = torch.ones(len(groups))
         for b in bones.bone_index(FIXED_LENGTH_BONES):
             length_mask[groups[:, b] > 0] = 0.0
         self.register_buffer("groups", groups, persistent=False)
         self.register_buffer("length_mask", length_mask, persistent=False)
-        mask = torch.ones(bones.num_bones, 1)
+        mask = torch.ones(bones.num_bones, 1)  # bone-angle mask: pelvis -> spine -> thorax kept
         mask[bones.bone_index(FIXED_ANGLE_BONES)] = 0.0
         self.register_buffer("mask", mask, persistent=False)
 
     def forward(self, pose: torch.Tensor) -> dict[str, torch.Tensor]:
-        n = len(pose)
-        x = pose - pose[:, :1]
+        n, x = len(pose), pose - pose[:, :1]
         b = self.bones.bones(x)
         length = b.norm(dim=-1, keepdim=True).clamp_min(1e-8)
         unit = b / length
@@ -314,8 +311,7 @@ class RandomAugmenter(nn.Module):
         spread = self.length_mask.numel() / self.length_mask.sum()
         r = (torch.rand(n, len(self.groups), dtype=x.dtype) * 2 - 1) * 2 * self.bl_size * spread
         pose_bl, blr = apply_length_ratios(self.bones, self.groups, self.length_mask, x, pose_ba, r)
-        rot_axis = torch.randn(n, 3, dtype=x.dtype)
-        rot_axis = rot_axis / rot_axis.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        rot_axis = torch.nn.functional.normalize(torch.randn(n, 3, dtype=x.dtype), dim=-1)
         rotation = rot_axis * torch.deg2rad(torch.rand(n, 1, dtype=x.dtype) * 2 * self.rot_deg)
         out = pose_bl @ axis_angle_to_matrix(rotation).transpose(1, 2)
         return {"pose": out, "pose_ba": pose_ba, "pose_bl": pose_bl, "ba_diff": 1 - (new * unit).sum(-1),
