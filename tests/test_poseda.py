@@ -171,13 +171,66 @@ def test_bone_length_generator_is_symmetric_and_bounded():
     x = torch.as_tensor(_poses(16))
     bm = P.BoneModel()
     pose, r = g.bl(x, x)
-    ratio = bm.bones(pose).norm(dim=-1) / bm.bones(x - x[:, :1]).norm(dim=-1)
-    assert (ratio - 1).abs().max() <= 0.2 + 1e-5
+    lengths = bm.bones(x - x[:, :1]).norm(dim=-1)
+    ratio = bm.bones(pose).norm(dim=-1) / lengths
+    assert (ratio - 1).abs().max() > 0.02 and (ratio - 1).abs().max() <= 0.6
+    torch.testing.assert_close((ratio * lengths).sum(-1), lengths.sum(-1))  # proportions change, the size is kept
     names = H36M_17.joint_names
     lk, rk = names.index("LKnee") - 1, names.index("RKnee") - 1
     torch.testing.assert_close(ratio[:, lk], ratio[:, rk])
     thorax = names.index("Thorax") - 1
     torch.testing.assert_close(ratio[:, thorax], torch.ones(16))
+
+
+def test_bone_length_generator_without_keep_size_may_change_the_size():
+    g = _big_generator(keep_size=False)
+    x = torch.as_tensor(_poses(16))
+    bm = P.BoneModel()
+    pose, r = g.bl(x, x)
+    lengths = bm.bones(x - x[:, :1]).norm(dim=-1)
+    ratio = bm.bones(pose).norm(dim=-1) / lengths
+    assert (ratio - 1).abs().max() <= 0.2 + 1e-5                      # PoseAug's bound on every ratio
+    assert ((ratio * lengths).sum(-1) / lengths.sum(-1) - 1).abs().max() > 1e-3
+
+
+def test_keep_total_length_leaves_fixed_bones_and_keeps_the_sum():
+    lengths = torch.tensor([[1.0, 2.0, 3.0]])
+    factor = torch.tensor([[0.5, 0.9, 1.0]])
+    out = P.keep_total_length(lengths, factor, torch.tensor([1.0, 1.0, 0.0]))
+    assert out[0, 2] == 1.0
+    torch.testing.assert_close((out[0, :2] * lengths[0, :2]).sum(), torch.tensor(3.0))
+    torch.testing.assert_close(out[0, 0] / out[0, 1], torch.tensor(0.5 / 0.9))
+
+
+def test_random_augmenter_has_the_sizes_asked_for_and_keeps_the_size():
+    aug = P.RandomAugmenter(ba_deg=12.0, bl=0.04, rot_deg=8.0)
+    x = _poses(3000, seed=3)
+    out = P.augment_poses(aug, x, seed=1)
+    assert abs(out["ba_deg"].mean() - 12.0) < 0.6 and abs(np.abs(out["blr"]).mean() - 0.04) < 0.004
+    assert abs(out["rotation_deg"].mean() - 8.0) < 0.4
+    ratio = P.bone_length_ratio(x, out["pose"])
+    assert abs(ratio["total"] - 1) < 1e-4 and ratio["min"] < 0.97 and ratio["max"] > 1.03
+    again = P.augment_poses(aug, x, seed=1)["pose"]
+    assert np.array_equal(out["pose"], again) and count_parameters(aug) == 0
+    x_t = torch.as_tensor(x[:8])
+    b0 = P.BoneModel().bones(x_t)
+    b1 = P.BoneModel().bones(torch.as_tensor(out["pose_ba"][:8]))
+    fixed = P.BoneModel().bone_index(P.FIXED_ANGLE_BONES)
+    torch.testing.assert_close(b1[:, fixed], b0[:, fixed], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match=">= 0"):
+        P.RandomAugmenter(bl=-0.1)
+
+
+def test_pose_coverage_and_bone_length_ratio():
+    ref, qry = _poses(200, seed=1), _poses(50, seed=2)
+    far = P.pose_coverage(ref, qry)
+    assert far.shape == (50,) and (far > 0).all()
+    assert np.allclose(P.pose_coverage(np.concatenate([ref, qry]), qry), 0.0)
+    assert P.pose_coverage(ref, qry + 1.0).max() == pytest.approx(far.max(), rel=1e-4)  # root-relative
+    shrunk = P.bone_length_ratio(qry, 0.9 * qry)
+    assert shrunk["total"] == pytest.approx(0.9) and shrunk["per bone"] == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="pose_coverage"):
+        P.pose_coverage(ref, np.zeros((0, 17, 3)))
 
 
 def test_rotation_is_rigid_and_kcs_is_rotation_invariant():
@@ -236,6 +289,9 @@ def test_lpa_training_runs_and_discriminator_learns():
     assert aug[0].poses_3d.shape == (20, 17, 3) and np.abs(aug[0].poses_3d[:, 0]).max() == 0
     mixed = P.adaptation_data("gpa+lpa", _dataset(_poses(20, seed=9), _camera()), tgt, generator=res.generator)
     assert 20 < mixed.num_frames <= 40
+    control = P.adaptation_data("gpa+random", _dataset(_poses(20, seed=9), _camera()), tgt,
+                                generator=P.RandomAugmenter())
+    assert 20 < control.num_frames <= 40 and control.name.endswith("+GPA+random")
 
 
 # ------------------------------------------------------------------ errors
@@ -254,6 +310,8 @@ def test_bad_inputs_raise_clear_errors():
     src = _dataset(_poses(4), _camera())
     with pytest.raises(ValueError, match="generator"):
         P.adaptation_data("gpa+lpa", src, src)
+    with pytest.raises(ValueError, match="RandomAugmenter"):
+        P.adaptation_data("gpa+random", src, src, generator=P.LPAGenerator())
     with pytest.raises(ValueError, match=r"\(N, 17, 3\)"):
         P.LPAGenerator()(torch.zeros(4, 16, 3))
     with pytest.raises(ValueError, match="pairing"):

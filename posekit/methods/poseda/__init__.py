@@ -20,21 +20,23 @@ its bone-angle, bone-length and rotation generators (256-wide MLP template, Kaim
 no translation generator (GPA sets the global position, PoseDA issue #3); rotation bounded by `max_rotation` (pi / 4;
 PoseAug: pi); the "anchors" are source 3D poses for the KCS discriminator and target-domain 2D poses, root-relative
 and divided by the 2D box scale, for the 2D discriminator (AdaptPose's choice); output layers start small
-(`out_init`) so a short CPU schedule starts near the identity. Consequence: neither critic sees a uniform change of
-bone lengths, so without PoseAug's feedback loss only 2D proportions and the range penalty steer BL (in posekit's
-cpu runs its ratios settle near the -10 % bound). posekit uses 17 joints (PoseAug: 16, without Neck/Nose); at
+(`out_init`) so a short CPU schedule starts near the identity; BL keeps the skeleton's summed bone length
+(`keep_total_length`): neither critic sees a uniform change of bone lengths and GPA undoes it in 2D, so without
+PoseAug's feedback loss nothing held BL's overall scale (its ratios drifted to the -10 % penalty bound, a label-scale
+error); PoseAug's unconstrained BL is `LPAGenerator(keep_size=False)`. `RandomAugmenter` is the control: the same
+transformations with random parameters of given sizes. posekit uses 17 joints (PoseAug: 16, without Neck/Nose); at
 PoseAug's 16-joint skeleton with the translation branch the networks have exactly PoseAug's parameter counts.
 The paper's body was not checked line by line; section numbers are those of its method section.
 """
-from .adapt import (VARIANTS, adapt, adaptation_data, align_dataset, augment_dataset, concat_datasets,
-                    drop_out_of_view, target_of)
+from .adapt import (VARIANTS, adapt, adaptation_data, align_dataset, augment_dataset, bone_length_ratio,
+                    concat_datasets, drop_out_of_view, pose_coverage, target_of)
 from .figures import distribution_figure, lpa_curves_figure
 from .gpa import (GlobalPositionAlignment, TargetPool, bbox_scale, domain_statistics, global_position_alignment,
                   gpa_depth, pair_randomly, project_pinhole)
 from .lpa import (FIXED_ANGLE_BONES, FIXED_LENGTH_BONES, KCS_PARTS, POSEAUG_16, AnchorDiscriminator,
                   BoneAngleGenerator, BoneLengthGenerator, BoneModel, KCSDiscriminator, KCSPath, LPAGenerator,
-                  ParameterMLP, PoseDiscriminator2D, RotationGenerator, axis_angle_to_matrix, bone_length_groups,
-                  normalize_2d_for_discriminator)
+                  ParameterMLP, PoseDiscriminator2D, RandomAugmenter, RotationGenerator, apply_length_ratios,
+                  axis_angle_to_matrix, bone_length_groups, keep_total_length, normalize_2d_for_discriminator)
 from .lpa_training import (LPA_BUDGETS, HistoryPool, LPAConfig, LPAResult, augment_poses, bone_angle_range_loss,
                            bone_length_range_loss, discriminator_loss, discriminator_scores,
                            generator_adversarial_loss, train_lpa)
@@ -49,5 +51,6 @@ __all__ = [
     "generator_adversarial_loss", "bone_angle_range_loss", "bone_length_range_loss", "HistoryPool", "LPAConfig",
     "LPA_BUDGETS", "LPAResult", "train_lpa", "augment_poses", "discriminator_scores",
     "augment_dataset", "drop_out_of_view", "distribution_figure", "lpa_curves_figure", "VARIANTS",
-    "concat_datasets", "adaptation_data", "adapt", "target_of",
+    "concat_datasets", "adaptation_data", "adapt", "target_of", "RandomAugmenter", "keep_total_length",
+    "apply_length_ratios", "bone_length_ratio", "pose_coverage",
 ]

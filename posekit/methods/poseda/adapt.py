@@ -12,7 +12,7 @@ from torch import nn
 
 from ...data.dataset import PoseDataset
 from .gpa import TargetPool, global_position_alignment, pair_randomly, project_pinhole
-from .lpa import LPAGenerator
+from .lpa import LPAGenerator, RandomAugmenter
 from .lpa_training import augment_poses
 
 # ============================================================================ GPA and LPA applied to datasets
@@ -57,7 +57,7 @@ def align_dataset(source: PoseDataset, target: TargetPool, seed: int = 0, pairin
                    info={**source.info, "gpa": {"target": target.name, "seed": seed, "pairing": pairing}})
 
 
-def augment_dataset(generator: LPAGenerator, source: PoseDataset, seed: int = 0) -> PoseDataset:
+def augment_dataset(generator: nn.Module, source: PoseDataset, seed: int = 0) -> PoseDataset:
     """An augmented copy of `source`: every pose replaced by the generator's output (the paper's offline
     generation). The 2D and trajectory are left to GPA (`align_dataset`), which re-positions and projects them."""
     poses = np.concatenate([s.poses_3d for s in source]).astype(np.float32)
@@ -88,9 +88,48 @@ def drop_out_of_view(dataset: PoseDataset, limit: float = 1.0) -> PoseDataset:
     return replace(dataset, sequences=out)
 
 
+# ============================================================================ what augmentation adds
+
+def bone_length_ratio(original: np.ndarray, augmented: np.ndarray, skeleton=None) -> dict[str, float]:
+    """How augmentation changes the bones: {'total': mean ratio of summed bone lengths (the skeleton's size),
+    'per bone': mean over poses and bones of the length ratio, 'min', 'max': range of the per-bone ratios}.
+    original / augmented (N, J, 3) root-relative, the i-th augmented pose made from the i-th original."""
+    from ...skeleton import H36M_17
+    sk = skeleton or H36M_17
+    a, b = sk.bone_lengths(np.asarray(original, np.float64)), sk.bone_lengths(np.asarray(augmented, np.float64))
+    if a.shape != b.shape:
+        raise ValueError(f"original {np.shape(original)} and augmented {np.shape(augmented)} must match")
+    r = b / np.maximum(a, 1e-9)
+    return {"total": float((b.sum(-1) / np.maximum(a.sum(-1), 1e-9)).mean()), "per bone": float(r.mean()),
+            "min": float(r.min()), "max": float(r.max())}
+
+
+def pose_coverage(reference: np.ndarray, query: np.ndarray, max_reference: int | None = 20000, seed: int = 0,
+                  chunk: int = 1024) -> np.ndarray:
+    """How well a training set covers other poses: for every query pose (N, J, 3) the mean per-joint distance (mm)
+    to its nearest reference pose (M, J, 3), both root-relative camera-frame as the lifter's labels; the nearest is
+    the one at the smallest Euclidean distance over all coordinates. max_reference: a random subset of the
+    reference (seeded) bounds the time. Lower: the query poses are better covered."""
+    import torch
+    ref = np.asarray(reference, np.float32)
+    qry = np.asarray(query, np.float32)
+    if ref.ndim != 3 or qry.ndim != 3 or ref.shape[1:] != qry.shape[1:] or not len(ref) or not len(qry):
+        raise ValueError(f"pose_coverage needs non-empty (M, J, 3) and (N, J, 3) poses, got {ref.shape}, {qry.shape}")
+    ref, qry = ref - ref[:, :1], qry - qry[:, :1]
+    if max_reference and len(ref) > max_reference:
+        ref = ref[np.random.default_rng(seed).choice(len(ref), max_reference, replace=False)]
+    r = torch.from_numpy(ref.reshape(len(ref), -1))
+    out = []
+    for i in range(0, len(qry), chunk):
+        q = torch.from_numpy(qry[i:i + chunk].reshape(-1, r.shape[1]))
+        nearest = torch.cdist(q, r).argmin(1).numpy()
+        out.append(np.linalg.norm(ref[nearest] - qry[i:i + chunk], axis=-1).mean(-1))
+    return np.concatenate(out) * 1000
+
+
 # ============================================================================ the pipeline: generate, then train
 
-VARIANTS = ("source", "gpa", "gpa+lpa", "target")
+VARIANTS = ("source", "gpa", "gpa+random", "gpa+lpa", "target")
 
 
 def concat_datasets(*datasets: PoseDataset, name: str | None = None) -> PoseDataset:
@@ -102,13 +141,14 @@ def concat_datasets(*datasets: PoseDataset, name: str | None = None) -> PoseData
 
 
 def adaptation_data(variant: str, source_train: PoseDataset, target_train: PoseDataset, seed: int = 0,
-                    generator: LPAGenerator | None = None, pairing: str = "frame") -> PoseDataset:
+                    generator: nn.Module | None = None, pairing: str = "frame") -> PoseDataset:
     """The lifter's training set for one arm of the paper's ablation.
 
     'source': the source data as it is (source-only baseline); 'gpa': GPA-aligned source (target 2D + cameras
-    only); 'gpa+lpa': GPA-aligned source plus GPA-aligned LPA-augmented source (needs `generator`), augmented
-    frames leaving the image dropped; 'target': the target's own labelled training data (the upper bound, which
-    uses target 3D labels and is not domain adaptation).
+    only); 'gpa+lpa': GPA-aligned source plus GPA-aligned LPA-augmented source (needs `generator`, the trained
+    `LPAGenerator`), augmented frames leaving the image dropped; 'gpa+random': the same with a `RandomAugmenter` as
+    `generator` (the control: same transformations and sizes, no adversarial training); 'target': the target's own
+    labelled training data (the upper bound, which uses target 3D labels and is not domain adaptation).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -120,12 +160,16 @@ def adaptation_data(variant: str, source_train: PoseDataset, target_train: PoseD
     aligned = align_dataset(source_train, pool, seed=seed, pairing=pairing)
     if variant == "gpa":
         return aligned
-    if generator is None:
+    if variant == "gpa+lpa" and not isinstance(generator, LPAGenerator):
         raise ValueError("variant 'gpa+lpa' needs the trained LPA generator (train_lpa(...).generator)")
+    if variant == "gpa+random" and not isinstance(generator, RandomAugmenter):
+        raise ValueError("variant 'gpa+random' needs a RandomAugmenter as generator (e.g. RandomAugmenter(ba_deg=..., "
+                         "bl=..., rot_deg=...) with the sizes of the trained LPA)")
     augmented = align_dataset(augment_dataset(generator, source_train, seed=seed), pool, seed=seed + 7919,
                               pairing=pairing)
     augmented = drop_out_of_view(augmented)
-    return concat_datasets(aligned, augmented, name=f"{source_train.name}+GPA+LPA")
+    tag = "LPA" if variant == "gpa+lpa" else "random"
+    return concat_datasets(aligned, augmented, name=f"{source_train.name}+GPA+{tag}")
 
 
 def adapt(model: nn.Module, variant: str, source_train: PoseDataset, target_train: PoseDataset, config,

@@ -149,15 +149,45 @@ def bone_length_groups(bones: BoneModel) -> np.ndarray:
     return m
 
 
+def keep_total_length(lengths: torch.Tensor, factor: torch.Tensor, free: torch.Tensor) -> torch.Tensor:
+    """Rescale per-bone length factors (N, B) so that the free bones' summed length stays what it was.
+
+    posekit's fix of BL: the overall size of a skeleton is no local structure. Neither critic can see it (the KCS
+    critic reads unit bones, the 2D critic scale-normalised 2D) and GPA undoes it in 2D (it sets the 2D size from the
+    target), so a uniform change of bone lengths only mislabels the 3D: a lifter trained on 7 % smaller skeletons
+    that project at normal size learns a scale bias. Removing that direction from BL leaves it the proportions.
+    lengths (N, B) bone lengths, factor (N, B) 1 + ratio, free (B,) 1 for bones BL may change. Returns (N, B).
+    """
+    before = (lengths * free).sum(-1, keepdim=True)
+    after = (lengths * factor * free).sum(-1, keepdim=True).clamp_min(1e-8)
+    return torch.where(free > 0, factor * before / after, factor)
+
+
+def apply_length_ratios(bones: BoneModel, groups: torch.Tensor, mask: torch.Tensor, pose: torch.Tensor,
+                        augmented: torch.Tensor, r: torch.Tensor, keep_size: bool = True):
+    """Scale the bones of `augmented` (N, J, 3) by 1 + r, r (N, R) one ratio per bone group (`bone_length_groups`),
+    masked groups unchanged; with keep_size the free bones' summed length of `pose` is kept (`keep_total_length`).
+    Returns (pose (N, J, 3) root-relative, the ratios actually applied (N, R))."""
+    lengths = bones.bones(pose - pose[:, :1]).norm(dim=-1)
+    factor = 1 + (r * mask) @ groups
+    if keep_size:
+        factor = keep_total_length(lengths, factor, mask @ groups)
+    applied = (factor @ groups.T) / groups.sum(1) - 1
+    b = bones.bones(augmented - augmented[:, :1])
+    return bones.pose(b * factor[..., None]), applied
+
+
 class BoneLengthGenerator(nn.Module):
     """BL (PoseAug's BLGenerator): scale bone lengths by (1 + r), r = tanh(g(pose, lengths, noise)) * limit,
-    one ratio per left/right bone pair, the spine -> thorax ratio held at 0. Returns (pose (N, J, 3), r (N, R))."""
+    one ratio per left/right bone pair, the spine -> thorax ratio held at 0; then (posekit) all free bones are
+    rescaled together so that their summed length is kept (`keep_total_length`): BL changes proportions, not size.
+    Returns (pose (N, J, 3), r (N, R): the ratios actually applied, after that rescaling)."""
 
     def __init__(self, bones: BoneModel, noise_dim: int | None = None, limit: float = 0.2,
-                 out_init: float | None = 1e-3):
+                 out_init: float | None = 1e-3, keep_size: bool = True):
         super().__init__()
         j = bones.num_bones + 1
-        self.bone_model, self.limit = bones, limit
+        self.bone_model, self.limit, self.keep_size = bones, limit, keep_size
         groups = torch.from_numpy(bone_length_groups(bones))
         mask = torch.ones(len(groups))
         for b in bones.bone_index(FIXED_LENGTH_BONES):
@@ -166,12 +196,15 @@ class BoneLengthGenerator(nn.Module):
         self.register_buffer("mask", mask, persistent=False)
         self.net = ParameterMLP(3 * j + (j - 1), len(groups), noise_dim or 3 * j, out_init=out_init)
 
+    def apply(self, pose: torch.Tensor, augmented: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scale the bones of `augmented` by the per-pair ratios r (N, R) (kept size when keep_size)."""
+        return apply_length_ratios(self.bone_model, self.groups, self.mask, pose, augmented, r, self.keep_size)
+
     def forward(self, pose: torch.Tensor, augmented: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = pose - pose[:, :1]
         lengths = self.bone_model.bones(x).norm(dim=-1)
         r = torch.tanh(self.net(torch.cat([x.flatten(1), lengths], -1)) * self.mask) * self.limit
-        b = self.bone_model.bones(augmented - augmented[:, :1])
-        return self.bone_model.pose(b * (1 + r @ self.groups)[..., None]), r
+        return self.apply(pose, augmented, r)
 
 
 def axis_angle_to_matrix(r: torch.Tensor) -> torch.Tensor:
@@ -211,15 +244,17 @@ class LPAGenerator(nn.Module):
 
     forward(pose (N, J, 3)) -> dict: 'pose' (N, J, 3) root-relative augmented pose, 'pose_ba', 'pose_bl' (the
     intermediate poses), 'ba_diff' (N, J-1), 'blr' (N, R) bone-length ratios, 'rotation' (N, 3) axis-angle.
+    keep_size=False: PoseAug's BL as it is (the skeleton's overall size may drift; see `keep_total_length`).
     """
 
     def __init__(self, skeleton: Skeleton = H36M_17, max_rotation: float = math.pi / 4, bl_limit: float = 0.2,
-                 translation: bool = False, noise_dim: int | None = None, out_init: float | None = 1e-3):
+                 translation: bool = False, noise_dim: int | None = None, out_init: float | None = 1e-3,
+                 keep_size: bool = True):
         super().__init__()
         self.skeleton = skeleton
         bones = BoneModel(skeleton)
         self.ba = BoneAngleGenerator(bones, noise_dim, out_init)
-        self.bl = BoneLengthGenerator(bones, noise_dim, bl_limit, out_init)
+        self.bl = BoneLengthGenerator(bones, noise_dim, bl_limit, out_init, keep_size)
         self.rt = RotationGenerator(skeleton.num_joints, noise_dim, max_rotation, translation, out_init)
 
     def forward(self, pose: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -232,6 +267,55 @@ class LPAGenerator(nn.Module):
         pose_bl, blr = self.bl(pose, pose_ba)
         out, r = self.rt(pose, pose_bl)
         return {"pose": out, "pose_ba": pose_ba, "pose_bl": pose_bl, "ba_diff": ba_diff, "blr": blr, "rotation": r}
+
+
+class RandomAugmenter(nn.Module):
+    """The control arm of LPA: the same three transformations with random parameters of set sizes, no networks and
+    no critic ("GPA + random BA/BL"). Each movable bone turns about a random axis perpendicular to it by a uniform
+    angle, each left/right pair's length ratio is uniform around 0 (the total length kept as in LPA's BL), and the
+    pose turns about a random axis by an angle uniform in [0, 2 rot_deg]. The sizes are the means that
+    `augment_poses` reports for LPA (over all bones and ratios, the fixed ones included): mean bone-angle change
+    ba_deg, mean |ratio| bl, mean rotation rot_deg, so a control can match a trained generator's sizes. Same outputs as `LPAGenerator`; its draws come from torch's global generator (seeded by
+    `augment_poses`).
+    """
+
+    def __init__(self, skeleton: Skeleton = H36M_17, ba_deg: float = 10.0, bl: float = 0.05, rot_deg: float = 10.0):
+        super().__init__()
+        if min(ba_deg, bl, rot_deg) < 0:
+            raise ValueError(f"RandomAugmenter sizes must be >= 0, got ba_deg={ba_deg}, bl={bl}, rot_deg={rot_deg}")
+        self.skeleton, self.ba_deg, self.bl_size, self.rot_deg = skeleton, ba_deg, bl, rot_deg
+        self.bones = bones = BoneModel(skeleton)
+        groups = torch.from_numpy(bone_length_groups(bones))
+        length_mask = torch.ones(len(groups))
+        for b in bones.bone_index(FIXED_LENGTH_BONES):
+            length_mask[groups[:, b] > 0] = 0.0
+        self.register_buffer("groups", groups, persistent=False)
+        self.register_buffer("length_mask", length_mask, persistent=False)
+        mask = torch.ones(bones.num_bones, 1)  # bone-angle mask: pelvis -> spine -> thorax kept
+        mask[bones.bone_index(FIXED_ANGLE_BONES)] = 0.0
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, pose: torch.Tensor) -> dict[str, torch.Tensor]:
+        n, x = len(pose), pose - pose[:, :1]
+        b = self.bones.bones(x)
+        length = b.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        unit = b / length
+        axis = torch.randn_like(unit)
+        axis = axis - (axis * unit).sum(-1, keepdim=True) * unit
+        axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        spread = self.mask.numel() / self.mask.sum()  # the sizes are means over all bones / ratios, fixed ones too
+        theta = torch.deg2rad(torch.rand(n, unit.shape[1], 1, dtype=x.dtype) * 2 * self.ba_deg * spread)
+        new = torch.cos(theta) * unit + torch.sin(theta) * axis
+        new = self.mask * new + (1 - self.mask) * unit
+        pose_ba = self.bones.pose(new * length)
+        spread = self.length_mask.numel() / self.length_mask.sum()
+        r = (torch.rand(n, len(self.groups), dtype=x.dtype) * 2 - 1) * 2 * self.bl_size * spread
+        pose_bl, blr = apply_length_ratios(self.bones, self.groups, self.length_mask, x, pose_ba, r)
+        rot_axis = torch.nn.functional.normalize(torch.randn(n, 3, dtype=x.dtype), dim=-1)
+        rotation = rot_axis * torch.deg2rad(torch.rand(n, 1, dtype=x.dtype) * 2 * self.rot_deg)
+        out = pose_bl @ axis_angle_to_matrix(rotation).transpose(1, 2)
+        return {"pose": out, "pose_ba": pose_ba, "pose_bl": pose_bl, "ba_diff": 1 - (new * unit).sum(-1),
+                "blr": blr, "rotation": rotation}
 
 
 class KCSPath(nn.Module):
