@@ -218,3 +218,13 @@ def test_eval_mode_fuses_and_flop_counting_runs_eq6():
         hooked = dc(x)
     assert len(calls) == 3
     assert torch.allclose(fused, eq6, atol=1e-5) and torch.allclose(hooked, eq6, atol=1e-6)
+
+
+def test_multiscale_mix_and_parameter_matched_baseline():
+    # the multi-scale mix (3, 5, 7) of the notebook: the closed form holds for kernels of different sizes
+    m = cf.build("cpu", kernels=(3, 5, 7))
+    assert count_parameters(m) == cf.parameter_count(9, dim=16, kernels=(3, 5, 7)) == 646_769
+    # the notebook's parameter-matched linear baseline (width 12, heads of 2 channels) is within 6 % of it
+    lin = cf.build_linear("cpu", dim=12, heads=6)
+    assert abs(count_parameters(lin) / count_parameters(m) - 1) < 0.065
+    assert lin(lin.example_input(2)).shape == (2, 1, 17, 3)
