@@ -113,8 +113,7 @@ class DynamicConv1d(nn.Module):
         return out
 
     def _counted(self) -> bool:
-        """True while FLOPs are being counted: forward hooks on the convolutions (`posekit.complexity`) or
-        `explicit_attention()` (torch's flop counter); Eq. 6 then runs as written."""
+        """True while FLOPs are counted (hooks on the convolutions, or `explicit_attention()`): Eq. 6 as written."""
         return attention_is_explicit() or any(c._forward_hooks or c._forward_pre_hooks for c in self.convs)
 
     def merged_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
