@@ -23,7 +23,7 @@ def test_parameter_counts_table5(frames):
 
 def test_flops_in_the_papers_convention():
     from posekit.complexity import flops_linear
-    # Table 5: about 100 MFLOPs at T = 9; eval mode runs the three convolutions of Eq. 6, as the paper counts them
+    # Table 5: about 100 MFLOPs at T = 9; FLOP counting runs the three convolutions of Eq. 6, as the paper counts them
     assert 95e6 < flops_linear(cf.build("paper", frames=9)) < 100e6
 
 
@@ -201,3 +201,30 @@ def test_plot_parameter_growth_against_table5():
     assert list(paper.get_ydata()) == list(TABLE5_PAPER.values())
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["reconstruction (posekit)", "paper, Table 5"]
     matplotlib.pyplot.close(fig)
+
+
+def test_eval_mode_fuses_and_flop_counting_runs_eq6():
+    torch.manual_seed(1)
+    dc = cf.DynamicConv1d(3, 4, (3, 5, 7)).eval()
+    x = torch.randn(2, 3, 11)
+    with torch.no_grad():
+        fused = dc(x)
+        dc.fused = False
+        eq6 = dc(x)
+        dc.fused = True
+        calls = []
+        for conv in dc.convs:                 # a FLOP counter's hooks: Eq. 6 runs as written
+            conv.register_forward_hook(lambda *a: calls.append(1))
+        hooked = dc(x)
+    assert len(calls) == 3
+    assert torch.allclose(fused, eq6, atol=1e-5) and torch.allclose(hooked, eq6, atol=1e-6)
+
+
+def test_multiscale_mix_and_parameter_matched_baseline():
+    # the multi-scale mix (3, 5, 7) of the notebook: the closed form holds for kernels of different sizes
+    m = cf.build("cpu", kernels=(3, 5, 7))
+    assert count_parameters(m) == cf.parameter_count(9, dim=16, kernels=(3, 5, 7)) == 646_769
+    # the notebook's parameter-matched linear baseline (width 12, heads of 2 channels) is within 6 % of it
+    lin = cf.build_linear("cpu", dim=12, heads=6)
+    assert abs(count_parameters(lin) / count_parameters(m) - 1) < 0.065
+    assert lin(lin.example_input(2)).shape == (2, 1, 17, 3)

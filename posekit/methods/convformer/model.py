@@ -63,10 +63,14 @@ class DynamicConv1d(nn.Module):
     Computation: because eta does not depend on the input, sum_i eta_i (W_i * x + b_i) = (sum_i eta_i W_i) * x +
     sum_i eta_i b_i: with equal kernel sizes the "dynamic" version has the function class of a single
     convolution (`merged`); it differs in parametrisation, and so in how it trains, not in what it can represent.
-    With `fused=True` (default) the merged kernel is formed first and convolved once **during
-    training**: the same outputs and the same gradients for every W_i and eta_i (chain rule through the weighted
-    sum), at 1/n of the convolution cost. In eval mode (and with `fused=False`) the n convolutions run as Eq. 6
-    writes them, so that `posekit.complexity` (which hooks nn.Conv1d) counts FLOPs in the paper's convention.
+    With `fused=True` (default) the merged kernel is formed first and convolved once, in training and in
+    evaluation: the same outputs and the same gradients for every W_i and eta_i (chain rule through the weighted
+    sum), at 1/n of the convolution cost. With `fused=False`, and always inside
+    `posekit.nn.layers.explicit_attention()` (where `posekit.complexity`, which hooks nn.Conv1d, counts FLOPs), the
+    n convolutions run as Eq. 6 writes them, so that FLOPs are counted in the paper's convention. Kernels of
+    different odd sizes (e.g. (3, 5, 7), the multi-scale mix) merge too: each is zero-padded, centred, to the
+    largest size; only then is the mix more than a reparametrised single kernel at initialisation (it is still one
+    kernel of the largest size in what it can represent).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernels: Sequence[int] = (7, 7, 7), eta: str = "softmax",
@@ -99,7 +103,7 @@ class DynamicConv1d(nn.Module):
         return self.eta_param
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fused and self.training and len(self.convs) > 1 and all(k % 2 for k in self.kernels):
+        if self.fused and len(self.convs) > 1 and all(k % 2 for k in self.kernels) and not self._counted():
             weight, bias = self.merged_weight()
             return nn.functional.conv1d(x, weight, bias, padding="same")
         eta = self.eta
@@ -107,6 +111,10 @@ class DynamicConv1d(nn.Module):
         for i in range(1, len(self.convs)):
             out = out + eta[i] * self.convs[i](x)
         return out
+
+    def _counted(self) -> bool:
+        """True while FLOPs are counted (hooks on the convolutions, or `explicit_attention()`): Eq. 6 as written."""
+        return attention_is_explicit() or any(c._forward_hooks or c._forward_pre_hooks for c in self.convs)
 
     def merged_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Kernel sum_i eta_i W_i (each W_i zero-padded, centred, to the largest size) and bias sum_i eta_i b_i."""
@@ -337,8 +345,8 @@ class ConvFormer(KeypointInput, nn.Module):
                 a.attention_map = None
 
     def set_fused(self, fused: bool = True) -> "ConvFormer":
-        """Train with the merged kernel (fast, default) or with each of the n kernels (Eq. 6 as written; eval mode
-        always runs Eq. 6). Outputs and gradients are the same either way."""
+        """Run with the merged kernel (fast, default) or with each of the n kernels (Eq. 6 as written; FLOP
+        counting always runs Eq. 6). Outputs and gradients are the same either way."""
         for m in self.modules():
             if isinstance(m, DynamicConv1d):
                 m.fused = fused
