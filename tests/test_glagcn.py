@@ -269,3 +269,10 @@ def test_fused_graph_convolution_equals_the_per_branch_formula(graph):
             y = y + w((x.reshape(b, c * t, j) @ adj).reshape(b, c, t, j))
         expected = torch.relu(gcn.bn(y) + gcn.down(x))
         assert torch.allclose(gcn(x), expected, atol=1e-5)
+
+
+def test_flops_counter_sees_every_branch_convolution():
+    """flops_linear hooks nn.Conv2d modules: every W_k, theta_k, phi_k must run as its module (9,875,232 FLOPs at
+    the cpu size with the global branch, counted before the channels-last rewrite)."""
+    from posekit import complexity
+    assert complexity.flops_linear(build_model("glagcn", "cpu", frames=27)) == 9_875_232

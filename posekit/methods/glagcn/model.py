@@ -111,16 +111,17 @@ class AdaptiveGraphConv(nn.Module):
     def similarity(self, x: torch.Tensor) -> torch.Tensor:
         """C_k (B, K, J, J): softmax over the first joint axis of theta_k(x)^T phi_k(x) / (C_inter T).
 
-        The 2K 1x1 convolutions run as one (their weights concatenated): the same function, fewer small kernels.
+        The 1x1 convolutions run channels-last (much faster on a CPU at few channels); each stays a module, so
+        FLOP counters that hook nn.Conv2d (`posekit.complexity.flops_linear`) see it.
         """
         b, _, t, j = x.shape
-        k = len(self.theta)
-        convs = [*self.theta, *self.phi]
-        z = F.conv2d(_channels_last(x), torch.cat([m.weight for m in convs]), torch.cat([m.bias for m in convs]))
-        z = z.reshape(b, 2, k, self.inter, t, j)
-        a = z[:, 0].permute(0, 1, 4, 2, 3).reshape(b, k, j, -1)              # (B, K, J, C_inter T)
-        c = z[:, 1].reshape(b, k, -1, j)                                     # (B, K, C_inter T, J)
-        return torch.softmax(a @ c / a.shape[-1], dim=-2)
+        xc = _channels_last(x)
+        out = []
+        for theta, phi in zip(self.theta, self.phi):
+            a = theta(xc).permute(0, 3, 1, 2).reshape(b, j, -1)    # (B, J, C_inter T)
+            c = phi(xc).reshape(b, -1, j)                           # (B, C_inter T, J)
+            out.append(torch.softmax(a @ c / a.shape[-1], dim=-2))
+        return torch.stack(out, 1)
 
     def adjacency(self, x: torch.Tensor | None = None) -> torch.Tensor:
         """A_k + B_k (+ C_k for input x): (K, J, J) or (B, K, J, J)."""
@@ -135,13 +136,12 @@ class AdaptiveGraphConv(nn.Module):
         if self.graph == "adaptive":
             self.last_similarity = (adj - self.adjacency()).detach()
         k = adj.shape[-3]
-        # sum_k W_k (x A_k): all K products x A_k in one matmul, then the K 1x1 convolutions W_k as one convolution
-        # over the K C stacked channels (weights concatenated, biases summed), channels-last for CPU speed.
+        # sum_k W_k (x A_k): the K products x A_k in one matmul, then each W_k (a module, so FLOP hooks see it) on a
+        # channels-last copy of its slice (much faster on a CPU at few channels).
         flat = x.reshape(b, c * t, j)
         adj_cat = adj.transpose(-3, -2).reshape(*adj.shape[:-3], j, k * j)   # [..., i, k J + l] = adj[..., k, i, l]
-        z = (flat @ adj_cat).reshape(b, c, t, k, j).permute(0, 2, 4, 3, 1).reshape(b, t, j, k * c)
-        z = z.permute(0, 3, 1, 2)                                            # (B, K C, T, J), channels-last strides
-        y = F.conv2d(z, torch.cat([w.weight for w in self.W], 1), sum(w.bias for w in self.W))
+        z = (flat @ adj_cat).reshape(b, c, t, k, j).permute(0, 3, 2, 4, 1)  # (B, K, T, J, C)
+        y = sum(w(z[:, i].contiguous().permute(0, 3, 1, 2)) for i, w in enumerate(self.W))
         y = self.drop(self.bn(y)) + self.down(_channels_last(x) if isinstance(self.down, nn.Sequential) else x)
         return F.relu(y) if self.activation else y
 
