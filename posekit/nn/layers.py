@@ -8,6 +8,8 @@ import torch
 from torch import nn
 
 _EXPLICIT_ATTENTION = False
+_KERNEL = "auto"
+KERNELS = ("auto", "fused", "matmul")
 
 
 def attention_is_explicit() -> bool:
@@ -25,6 +27,41 @@ def explicit_attention():
         yield
     finally:
         _EXPLICIT_ATTENTION = previous
+
+
+@contextmanager
+def attention_kernel(kind: str = "auto"):
+    """Choose how attention without a kept map is computed inside this block: 'fused' always
+    `scaled_dot_product_attention`, 'matmul' always two batched matmuls and a softmax, 'auto' (the default) the
+    faster of the two for the shape (`fused_is_faster`). All three give the same numbers up to float rounding."""
+    global _KERNEL
+    if kind not in KERNELS:
+        raise ValueError(f"attention kernel must be one of {KERNELS}, got {kind!r}")
+    previous, _KERNEL = _KERNEL, kind
+    try:
+        yield
+    finally:
+        _KERNEL = previous
+
+
+def fused_is_faster(q: torch.Tensor, k: torch.Tensor) -> bool:
+    """Whether the fused kernel beats plain matmuls for queries (..., N, d) and keys (..., M, d).
+
+    On the CPU the fused (flash) kernel loops over every (batch, head) pair with small blocks; with tiny heads and
+    short sequences (d <= 16, N, M <= 64: MixSTE and its successors at posekit's cpu size, 17 joints or 27 frames,
+    head dim 8) that loop costs more than one batched matmul over all pairs: forward + backward take about 0.75x the
+    time with matmuls there (posekit bench, 1 thread). Everywhere else, and always on a GPU, the fused kernel.
+    """
+    if _KERNEL != "auto":
+        return _KERNEL == "fused"
+    return q.device.type != "cpu" or q.shape[-1] > 16 or q.shape[-2] > 64 or k.shape[-2] > 64
+
+
+def scaled_dot_product(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float) -> torch.Tensor:
+    """softmax(q k^T * scale) v for (..., N, d) queries and (..., M, d) keys and values, by the faster kernel."""
+    if fused_is_faster(q, k):
+        return nn.functional.scaled_dot_product_attention(q, k, v, scale=scale)
+    return ((q * scale) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
 
 
 def drop_path_rates(max_rate: float, depth: int) -> list[float]:
@@ -88,7 +125,9 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, c = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        # (B, N, 3C) viewed as 3 x heads chunks of C / heads channels: q, k, v are views (no copy), and the backward
+        # pass writes their gradients into one (B, N, 3C) tensor with a single concatenation.
+        q, k, v = self.qkv(x).view(b, n, 3 * self.heads, c // self.heads).transpose(1, 2).split(self.heads, dim=1)
         return self.proj_drop(self.proj(self.attend(q, k, v).transpose(1, 2).reshape(b, n, c)))
 
     def attend(self, q, k, v):
@@ -99,7 +138,7 @@ class Attention(nn.Module):
             if self.keep_attention:
                 self.attention_map = attn.detach()
             return self.attn_drop(attn) @ v
-        return nn.functional.scaled_dot_product_attention(q, k, v)
+        return scaled_dot_product(q, k, v, self.scale)
 
 
 class TransformerBlock(nn.Module):
