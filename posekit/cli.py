@@ -8,7 +8,7 @@
     posekit import METHOD FILE --out model.pt        (an official released checkpoint; see data/README.md)
     posekit complexity MODEL --config paper|gpu|cpu|smoke [--frames T] [--json] [--latency N]
     posekit notebooks [NAMES ...] --profile P --out DIR
-    posekit bench [--profile cpu] [--device cpu|cuda]
+    posekit bench [--profile cpu] [--device cpu|cuda] [--only models] [--official PATH]
 
 A method may replace the generic loop with its own `fit` / `evaluate` (`posekit.models.trainer_for`). The clip length
 of a run is the model's configuration for the profile (its CONFIGS entry, e.g. 27 frames for MixSTE at 'cpu', 9 for
@@ -213,7 +213,7 @@ def cmd_notebooks(args) -> int:
 
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
-    return bench_main(profile=args.profile, device=args.device)
+    return bench_main(profile=args.profile, device=args.device, only=args.only, official=args.official)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -310,6 +310,9 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="print the benchmark table")
     b.add_argument("--profile", default="cpu")
     b.add_argument("--device", default="auto")
+    b.add_argument("--only", choices=["models"], default=None, help="print the lifter rows alone")
+    b.add_argument("--official", default=None, metavar="PATH",
+                   help="your clone of JinluZhang1126/MixSTE: add the speed ratio to the official MixSTE")
     b.set_defaults(func=cmd_bench)
     return p
 
