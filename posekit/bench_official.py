@@ -88,7 +88,8 @@ def median_times(fns: dict, rounds: int, inner: int) -> dict:
 
 def compare(official_path: str | Path, size: str = "cpu", batch: int = 16, rounds: int = 9) -> dict:
     """Median CPU seconds of a training step and of a one-clip inference of both models at posekit's `size`
-    (drop path off), in the current thread setting: {'train': {...}, 'infer': {...}, 'frames', 'params', 'diff', ...}."""
+    (drop path off), in the current thread setting: {'train': {'official', 'posekit'}, 'infer': {...}, 'frames',
+    'params', 'diff', ...}."""
     if size not in CONFIGS:
         raise ValueError(f"size must be one of {', '.join(CONFIGS)}, got {size!r}")
     cfg = dict(CONFIGS[size], drop_path=0.0)  # no stochastic depth: both do the same work every step
