@@ -33,7 +33,7 @@ def explicit_attention():
 def attention_kernel(kind: str = "auto"):
     """Choose how attention without a kept map is computed inside this block: 'fused' always
     `scaled_dot_product_attention`, 'matmul' always two batched matmuls and a softmax, 'auto' (the default) the
-    faster of the two for the shape (`fused_is_faster`). All three give the same numbers up to float rounding."""
+    fused kernel (see `fused_is_faster`). All three give the same numbers up to float rounding."""
     global _KERNEL
     if kind not in KERNELS:
         raise ValueError(f"attention kernel must be one of {KERNELS}, got {kind!r}")
@@ -45,20 +45,19 @@ def attention_kernel(kind: str = "auto"):
 
 
 def fused_is_faster(q: torch.Tensor, k: torch.Tensor) -> bool:
-    """Whether the fused kernel beats plain matmuls for queries (..., N, d) and keys (..., M, d).
-
-    On the CPU the fused (flash) kernel loops over every (batch, head) pair with small blocks; with tiny heads and
-    short sequences (d <= 16, N, M <= 64: MixSTE and its successors at posekit's cpu size, 17 joints or 27 frames,
-    head dim 8) that loop costs more than one batched matmul over all pairs: forward + backward take about 0.75x the
-    time with matmuls there (posekit bench, 1 thread). Everywhere else, and always on a GPU, the fused kernel.
+    """Whether `scaled_dot_product` uses the fused kernel for queries (..., N, d) and keys (..., M, d): always under
+    'auto', unless `attention_kernel` forces one. Batched matmuls looked faster for MixSTE's tiny heads on the CPU
+    (head dim 8, 17 or 27 tokens) in single-process A/B runs (0.75-0.9x the time), but slower (1.3x) in fresh
+    alternating processes on the same loaded machine, so the default stays the fused kernel until an idle machine
+    decides; `attention_kernel('matmul')` selects the other for such measurements.
     """
     if _KERNEL != "auto":
         return _KERNEL == "fused"
-    return q.device.type != "cpu" or q.shape[-1] > 16 or q.shape[-2] > 64 or k.shape[-2] > 64
+    return True
 
 
 def scaled_dot_product(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float) -> torch.Tensor:
-    """softmax(q k^T * scale) v for (..., N, d) queries and (..., M, d) keys and values, by the faster kernel."""
+    """softmax(q k^T * scale) v for (..., N, d) queries and (..., M, d) keys and values, by the kernel `fused_is_faster` picks."""
     if fused_is_faster(q, k):
         return nn.functional.scaled_dot_product_attention(q, k, v, scale=scale)
     return ((q * scale) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
