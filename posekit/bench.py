@@ -1,18 +1,21 @@
 """Benchmark: prints a table of data generation speed, training throughput and inference latency.
 
-    posekit bench [--profile cpu] [--device auto|cpu|cuda]
+    posekit bench [--profile cpu] [--device auto|cpu|cuda] [--only models] [--official PATH]
 
 Rows: generating the embedded dataset (frames of 3D motion per second, each seen by 4 cameras, with exact and
 detector-like 2D; the default dataset must take at most 30 s on 2 cores), loading it,
-then for each backbone at the profile's size: training throughput (clip frames per second through forward +
-backward + AdamW step) and inference latency of one clip (batch 1) and throughput at batch 64. With the image
-extra installed: the anny body forward (batch 64), the soft rasteriser forward + backward (batch 32, 64 x 64)
-and the synthetic image generation rate (64 x 64).
+then for each lifter at the profile's size (MLP, TCN and the MixSTE family: MixSTE, KTPFormer, HoT): training
+throughput (clip frames per second through forward + backward + AdamW step) and inference latency of one clip
+(batch 1) and throughput at batch 64. With the image extra installed: the anny body forward (batch 64), the soft
+rasteriser forward + backward (batch 32, 64 x 64) and the synthetic image generation rate (64 x 64).
+`--only models` prints the lifter rows alone; `--official PATH` (your clone of JinluZhang1126/MixSTE) adds the
+training-step and inference ratio of posekit's MixSTE to the official one at the same size (`bench_official`).
 """
 from __future__ import annotations
 
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -88,12 +91,19 @@ def _image_rows() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def main(profile: str = "cpu", device: str = "auto") -> int:
+def main(profile: str = "cpu", device: str = "auto", only: str | None = None, official: str | None = None) -> int:
     from .data.synthetic import VERSION, ensure_synthetic, load_synthetic
+    if only not in (None, "models"):
+        raise ValueError(f"only must be None or 'models', got {only!r}")
     prof = profiles.get_profile(profile)
     dev = resolve_device(device)
     rows = []
+    if official is not None:  # fail before the long rows when the clone is not usable
+        from .bench_official import load_official
+        load_official(Path(official).expanduser())
     with tempfile.TemporaryDirectory() as tmp:
+        if only == "models":
+            return _print_rows(_model_rows(prof, dev), dev, prof, official)
         t0 = time.perf_counter()
         ensure_synthetic("synth", root=tmp, verbose=False)
         gen = time.perf_counter() - t0
@@ -105,7 +115,15 @@ def main(profile: str = "cpu", device: str = "auto") -> int:
                  f"{gen:.1f} s (limit 30 s)", f"{n3d / gen:,.0f} 3D frames/s"))
     rows.append(("load synth (npz -> camera frame)", f"{ds.num_frames:,} camera frames", f"{load:.1f} s",
                  f"{ds.num_frames / load:,.0f} frames/s"))
-    for name in ("mlp", "tcn", "mixste"):
+    rows += _model_rows(prof, dev)
+    rows += _image_rows()
+    return _print_rows(rows, dev, prof, official)
+
+
+def _model_rows(prof, dev) -> list[tuple[str, str, str, str]]:
+    """Training throughput and inference of each lifter at the profile's size."""
+    rows = []
+    for name in ("mlp", "tcn", "mixste", "ktpformer", "hot"):
         frames = 1 if name == "mlp" else prof.frames
         model = models.build_model(name, prof.name, frames=frames)
         tput = _train_throughput(model, prof.batch_size, dev)
@@ -115,7 +133,10 @@ def main(profile: str = "cpu", device: str = "auto") -> int:
                      f"{models.count_parameters(model):,} params, {flops_linear(model) / 1e6:,.1f} MFLOPs/clip",
                      f"train {tput:,.0f} frames/s",
                      f"infer {lat['median_ms']:.2f} ms/clip (b=1), {big['frames_per_s']:,.0f} frames/s (b=64)"))
-    rows += _image_rows()
+    return rows
+
+
+def _print_rows(rows, dev, prof, official) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     header = ("what", "size", "time / training", "throughput / inference")
     widths = [max(w, len(h)) for w, h in zip(widths, header)]
@@ -124,4 +145,9 @@ def main(profile: str = "cpu", device: str = "auto") -> int:
     print("-|-".join("-" * w for w in widths))
     for r in rows:
         print(" | ".join(c.ljust(w) for c, w in zip(r, widths)))
+    if official is not None:
+        from .bench_official import compare, table
+        size = prof.name if prof.name in ("smoke", "cpu", "gpu", "paper") else "cpu"
+        print()
+        print(table(compare(official, size, prof.batch_size, rounds=5)))
     return 0

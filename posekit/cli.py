@@ -8,7 +8,8 @@
     posekit import METHOD FILE --out model.pt        (an official released checkpoint; see data/README.md)
     posekit complexity MODEL --config paper|gpu|cpu|smoke [--frames T] [--json] [--latency N]
     posekit notebooks [NAMES ...] --profile P --out DIR
-    posekit bench [--profile cpu] [--device cpu|cuda]
+    posekit bench [--profile cpu] [--device cpu|cuda] [--only models] [--official PATH]
+    posekit leaderboard --profile P --out DIR [--setting NAME ...] [--seeds N] [--readme README.md]
     posekit demo [VIDEO] --out DIR [--method NAME | --checkpoint FILE]   (your own video; the video extra)
 
 A method may replace the generic loop with its own `fit` / `evaluate` (`posekit.models.trainer_for`). The clip length
@@ -219,7 +220,7 @@ def cmd_demo(args) -> int:
 
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
-    return bench_main(profile=args.profile, device=args.device)
+    return bench_main(profile=args.profile, device=args.device, only=args.only, official=args.official)
 
 
 def cmd_leaderboard(args) -> int:
@@ -332,6 +333,9 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="print the benchmark table")
     b.add_argument("--profile", default="cpu")
     b.add_argument("--device", default="auto")
+    b.add_argument("--only", choices=["models"], default=None, help="print the lifter rows alone")
+    b.add_argument("--official", default=None, metavar="PATH",
+                   help="your clone of JinluZhang1126/MixSTE: add the speed ratio to the official MixSTE")
     b.set_defaults(func=cmd_bench)
 
     from .leaderboard import METHODS, SETTINGS

@@ -92,3 +92,26 @@ def test_every_paper_model_builds_on_the_meta_device_without_allocating():
         assert all(p.is_meta for p in model.parameters()), name
         if name in expected:
             assert count_parameters(model) == expected[name], name
+
+
+@pytest.mark.parametrize("name", ["mixste", "ktpformer", "hot"])
+def test_fused_and_matmul_attention_give_the_explicit_outputs(name):
+    # The training kernels (fused scaled_dot_product_attention, batched matmuls, and 'auto', which picks one per
+    # shape) must compute the explicit softmax(q k^T / sqrt(d)) v that the attention-map figures use.
+    from posekit.nn.layers import attention_kernel, explicit_attention
+    torch.manual_seed(0)
+    model = build_model(name, "cpu").eval()
+    for p in model.parameters():  # perturb: zero-initialised queries and positions would hide differences
+        p.data.add_(0.02 * torch.randn_like(p))
+    x = model.example_input(2)
+    with torch.no_grad():
+        torch.manual_seed(1)  # HoT's DPC-kNN breaks ties with random noise: the same draws in every pass
+        with explicit_attention():
+            reference = model(x)
+        for kind in ("fused", "matmul", "auto"):
+            torch.manual_seed(1)
+            with attention_kernel(kind):
+                assert torch.allclose(model(x), reference, atol=1e-5, rtol=0), kind
+    with pytest.raises(ValueError, match="attention kernel"):
+        with attention_kernel("flash"):
+            pass

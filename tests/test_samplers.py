@@ -63,3 +63,16 @@ def test_bad_arguments_are_clear(tiny_synth):
         ClipBank(tiny_synth, 27, "frames")
     with pytest.raises(ValueError, match="no sequences"):
         ClipBank(tiny_synth.select(subjects=[]), 27)
+
+
+def test_batches_gathered_at_once_equal_batch_by_batch_gathering(tiny_synth, monkeypatch):
+    bank = ClipBank(tiny_synth.train, 9)
+    monkeypatch.setattr(ClipBank, "GATHER_WINDOWS", 16)  # several gathered chunks, the last one partial
+    got = list(bank.batches(5, np.random.default_rng(3), flip=True))
+    rng = np.random.default_rng(3)
+    order = rng.permutation(len(bank))
+    flips = rng.random(len(order)) < 0.5
+    assert flips.any() and len(got) == bank.num_batches(5)
+    for i, (x, y) in enumerate(got):
+        xe, ye = bank.gather(order[5 * i:5 * i + 5], flips[5 * i:5 * i + 5])
+        assert torch.equal(x, xe) and torch.equal(y, ye)

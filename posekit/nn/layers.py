@@ -8,6 +8,8 @@ import torch
 from torch import nn
 
 _EXPLICIT_ATTENTION = False
+_KERNEL = "auto"
+KERNELS = ("auto", "fused", "matmul")
 
 
 def attention_is_explicit() -> bool:
@@ -25,6 +27,40 @@ def explicit_attention():
         yield
     finally:
         _EXPLICIT_ATTENTION = previous
+
+
+@contextmanager
+def attention_kernel(kind: str = "auto"):
+    """Choose how attention without a kept map is computed inside this block: 'fused' always
+    `scaled_dot_product_attention`, 'matmul' always two batched matmuls and a softmax, 'auto' (the default) the
+    fused kernel (see `fused_is_faster`). All three give the same numbers up to float rounding."""
+    global _KERNEL
+    if kind not in KERNELS:
+        raise ValueError(f"attention kernel must be one of {KERNELS}, got {kind!r}")
+    previous, _KERNEL = _KERNEL, kind
+    try:
+        yield
+    finally:
+        _KERNEL = previous
+
+
+def fused_is_faster(q: torch.Tensor, k: torch.Tensor) -> bool:
+    """Whether `scaled_dot_product` uses the fused kernel for queries (..., N, d) and keys (..., M, d): always under
+    'auto', unless `attention_kernel` forces one. Batched matmuls looked faster for MixSTE's tiny heads on the CPU
+    (head dim 8, 17 or 27 tokens) in single-process A/B runs (0.75-0.9x the time), but slower (1.3x) in fresh
+    alternating processes on the same loaded machine, so the default stays the fused kernel until an idle machine
+    decides; `attention_kernel('matmul')` selects the other for such measurements.
+    """
+    if _KERNEL != "auto":
+        return _KERNEL == "fused"
+    return True
+
+
+def scaled_dot_product(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float) -> torch.Tensor:
+    """softmax(q k^T * scale) v for (..., N, d) queries and (..., M, d) keys and values, by the kernel `fused_is_faster` picks."""
+    if fused_is_faster(q, k):
+        return nn.functional.scaled_dot_product_attention(q, k, v, scale=scale)
+    return ((q * scale) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
 
 
 def drop_path_rates(max_rate: float, depth: int) -> list[float]:
@@ -88,7 +124,9 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, c = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        # (B, N, 3C) viewed as 3 x heads chunks of C / heads channels: q, k, v are views (no copy), and the backward
+        # pass writes their gradients into one (B, N, 3C) tensor with a single concatenation.
+        q, k, v = self.qkv(x).view(b, n, 3 * self.heads, c // self.heads).transpose(1, 2).split(self.heads, dim=1)
         return self.proj_drop(self.proj(self.attend(q, k, v).transpose(1, 2).reshape(b, n, c)))
 
     def attend(self, q, k, v):
@@ -99,7 +137,7 @@ class Attention(nn.Module):
             if self.keep_attention:
                 self.attention_map = attn.detach()
             return self.attn_drop(attn) @ v
-        return nn.functional.scaled_dot_product_attention(q, k, v)
+        return scaled_dot_product(q, k, v, self.scale)
 
 
 class TransformerBlock(nn.Module):

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ...nn.contract import configuration
-from ...nn.layers import attention_is_explicit
+from ...nn.layers import attention_is_explicit, scaled_dot_product
 from ...nn.mixste import CONFIGS as MIXSTE_CONFIGS
 from ...nn.mixste import MixSTE, mixste_loss
 
@@ -218,7 +218,7 @@ class TokenRecoveringAttention(nn.Module):
                 self.attention_map = attn.detach()
             y = attn @ v
         else:
-            y = nn.functional.scaled_dot_product_attention(q, k, v)
+            y = scaled_dot_product(q, k, v, self.scale)
         y = self.proj(y.transpose(1, 2).reshape(b * j, self.frames, c))
         y = queries + y
         return y.reshape(b, j, self.frames, c).permute(0, 2, 1, 3)
