@@ -216,6 +216,22 @@ def cmd_bench(args) -> int:
     return bench_main(profile=args.profile, device=args.device)
 
 
+def cmd_leaderboard(args) -> int:
+    from . import leaderboard
+    profile = profiles.get_profile(args.profile)
+    settings = tuple(args.setting or [leaderboard.MAIN])
+    seeds = list(range(args.seeds)) if args.seeds else None
+    board = leaderboard.run(profile, methods=tuple(args.methods or leaderboard.METHODS), settings=settings,
+                            seeds=seeds, retrain=args.retrain)
+    paths = board.write(args.out)
+    print(board.markdown())
+    print(f"wrote {paths['csv']} and {paths['md']}")
+    if args.readme:
+        leaderboard.update_readme(args.readme, board)
+        print(f"updated the leaderboard table of {args.readme}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its errors on one line (usage is one `--help` away)."""
 
@@ -311,6 +327,18 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--profile", default="cpu")
     b.add_argument("--device", default="auto")
     b.set_defaults(func=cmd_bench)
+
+    from .leaderboard import METHODS, SETTINGS
+    lb = sub.add_parser("leaderboard", help="every lifting method on the same data, budget and seeds (CSV + markdown)")
+    lb.add_argument("--profile", default=None, help="smoke, cpu, gpu or auto (default $POSEKIT_PROFILE)")
+    lb.add_argument("--out", required=True, help="folder for leaderboard.csv and leaderboard.md")
+    lb.add_argument("--methods", nargs="+", choices=METHODS, default=None, help="default: all")
+    lb.add_argument("--setting", action="append", choices=list(SETTINGS), default=None,
+                    help="repeatable; default: the main one (synth, detector 2D)")
+    lb.add_argument("--seeds", type=_count(1), default=None, help="default: the profile's")
+    lb.add_argument("--retrain", action="store_true", help="train every arm afresh instead of using the run cache")
+    lb.add_argument("--readme", default=None, help="also replace the generated table in this README")
+    lb.set_defaults(func=cmd_leaderboard)
     return p
 
 

@@ -26,7 +26,7 @@ from . import runcache
 from .evaluation import EvalResult, resolve_device
 from .evaluation import evaluate as generic_evaluate
 from .models import build_model, count_parameters, trainer_for
-from .profiles import Profile
+from .profiles import PROFILES, Profile
 from .train import History, TrainConfig, seed_everything
 from .train import fit as generic_fit
 
@@ -125,18 +125,41 @@ def curve_every(budget: Profile) -> int:
     return max(1, budget.epochs // 5)
 
 
-def run_standard(method: str, train, test, budget: Profile, seed: int = 0, **options) -> Arm:
+# The MixSTE family trains with MixSTE's loss (WMPJPE + 0.5 temporal consistency + 2 MPJVE; KTPFormer and HoT keep
+# it in their official code) at the budget's clip length; every other method with its own loss and clip length.
+MIXSTE_FAMILY = ("mixste", "ktpformer", "hot", "hot-tpc")
+
+# profile name -> (epochs, training windows per epoch) of the main comparisons, where it differs from the profile.
+_STANDARD_BUDGETS = {"cpu": (6, 640)}
+
+
+def standard_budget(profile: Profile) -> Profile:
+    """The training budget of every main comparison and of the leaderboard at `profile`.
+
+    smoke, gpu and paper, and any profile changed with `with_`: unchanged. cpu: 6 epochs of 640 windows (240 steps of 16 clips, 15 % of the
+    profile's steps: what a notebook training its paper's model and its baseline over three seeds can afford in ten
+    minutes on two cores), with the per-epoch decay raised so the learning rate falls as far as over the profile.
+    """
+    if profile.name not in _STANDARD_BUDGETS or profile != PROFILES[profile.name]:
+        return profile                  # a profile's own budget, or one you changed yourself: used as given
+    epochs, windows = _STANDARD_BUDGETS[profile.name]
+    return profile.with_(epochs=epochs, max_train_windows=windows,
+                         lr_decay=profile.lr_decay ** (profile.epochs / epochs))
+
+
+def run_standard(method: str, train, test, profile: Profile, seed: int = 0, **options) -> Arm:
     """`method`'s arm exactly as every notebook's main comparison and the leaderboard train it.
 
-    The budget's configuration and training unchanged, test-time flip on, a learning curve on `curve_set(test)`
-    every `curve_every(budget)` epochs: one definition, so the run cache shares the arm between notebooks (01 and 04
-    train the same MixSTE; 09_leaderboard reads every paper's arm). options: retrain, device, progress, name.
+    `standard_budget(profile)` and the profile's model size, MixSTE's loss and the budget's clip length for the
+    MixSTE family, test-time flip on, a learning curve on `curve_set(test)` every `curve_every(budget)` epochs: one
+    definition, so the run cache shares the arm between notebooks (01 and 04 train the same MixSTE; 09_leaderboard
+    reads them). options: retrain, device, progress, name, and the method's own switches (a variant of the method:
+    then it is no longer the standard arm of `method` and the leaderboard does not use it).
     """
-    unknown = set(options) - {"retrain", "device", "progress", "name"}
-    if unknown:
-        raise ValueError(f"run_standard takes retrain/device/progress/name only, not {sorted(unknown)}: an arm with "
-                         f"other settings is not the standard one, so train it with run_arm")
-    return run_arm(method, train, test, budget, seed, val=curve_set(test), eval_every=curve_every(budget),
+    budget = standard_budget(profile)
+    family = method in MIXSTE_FAMILY
+    return run_arm(method, train, test, budget, seed, config=budget.name, frames=budget.frames if family else None,
+                   loss="mixste" if family else None, val=curve_set(test), eval_every=curve_every(budget),
                    flip_test=True, **options)
 
 
@@ -300,4 +323,4 @@ def record(notebook: str, profile: str, numbers: dict[str, float]) -> dict[str, 
     return clean
 
 
-__all__ = ["Arm", "run_arm", "run_standard", "curve_set", "curve_every", "mean_std", "pm", "Verdict", "compare", "Table", "md_table", "record"]
+__all__ = ["Arm", "run_arm", "run_standard", "standard_budget", "MIXSTE_FAMILY", "curve_set", "curve_every", "mean_std", "pm", "Verdict", "compare", "Table", "md_table", "record"]

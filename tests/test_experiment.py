@@ -140,10 +140,13 @@ def test_run_standard_is_one_shared_definition(tiny_synth, tmp_path, monkeypatch
     arm = experiment.run_standard("mlp", tiny_synth.train, test, budget, seed=1, device="cpu")
     assert [r["epoch"] for r in arm.history.records if "val_mpjpe" in r] == [1, 2]    # the curve: every epoch here
     same = run_arm("mlp", tiny_synth.train, test, budget, 1, val=experiment.curve_set(test), device="cpu",
-                   eval_every=experiment.curve_every(budget))
+                   eval_every=experiment.curve_every(budget), config="smoke")
     assert same.cached and same.result.mpjpe == arm.result.mpjpe
-    with pytest.raises(ValueError, match="not the standard one"):
-        experiment.run_standard("mlp", tiny_synth.train, test, budget, depth=3)
+    cpu = get_profile("cpu")
+    assert experiment.standard_budget(budget) is budget
+    assert (experiment.standard_budget(cpu).epochs, experiment.standard_budget(cpu).max_train_windows) == (6, 640)
+    assert experiment.standard_budget(cpu).lr_decay ** 6 == pytest.approx(cpu.lr_decay ** cpu.epochs)
+    assert experiment.standard_budget(cpu.with_(epochs=2)).epochs == 2          # your own budget is used as given
 
 
 def test_record_writes_rounded_key_numbers_where_asked(tmp_path, monkeypatch):

@@ -44,6 +44,11 @@ def test_there_are_notebooks():
     assert NOTEBOOKS, "notebooks/ holds no NN_name.ipynb"
 
 
+def is_paper_notebook(path) -> bool:
+    """01-08: one notebook per paper, in the order of the course (00 is the tour, 09 and later are tools)."""
+    return 1 <= int(path.stem[:2]) <= 8
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_hygiene(path):
     nb = nbformat.read(path, as_version=4)
@@ -60,12 +65,13 @@ def test_notebook_hygiene(path):
         if not cell.source.startswith(MARK):
             assert not cell.get("outputs") and cell.get("execution_count") is None, \
                 f"outputs must be stripped (nbstripout) except in {MARK} cells:\n{cell.source[:80]}"
+    if not is_paper_notebook(path):          # the tour, the leaderboard, your video: no paper structure to follow
+        return
     assert any(c.source.startswith(MARK) for c in code), f"no {MARK} cell (parameter count at the paper config)"
     headings = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    if not path.stem.startswith("00_"):
-        for section in ("Idea", "Data", "Build step by step", "Train", "Evaluate", "Reproduce the claim",
-                        "Compare with the paper", "Explore"):
-            assert re.search(rf"^## .*{section}", headings, re.M), f"missing section '## {section}'"
+    for section in ("Idea", "Data", "Build step by step", "Train", "Evaluate", "Reproduce the claim",
+                    "Compare with the paper", "Explore"):
+        assert re.search(rf"^## .*{section}", headings, re.M), f"missing section '## {section}'"
 
 
 @pytest.mark.notebook

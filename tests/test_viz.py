@@ -314,3 +314,23 @@ def test_explorer_rejects_bad_predictions():
         viz.explorer(ds, {"TCN": {ds[0].name: np.zeros((19, J, 3))}})
     with pytest.raises(ValueError, match="model_name"):
         viz.explorer(ds, {"TCN": np.zeros((20, J, 3))})
+
+
+def test_accuracy_vs_cost_draws_each_method_with_its_spread_and_the_floors():
+    fig = viz.accuracy_vs_cost({"MixSTE": (1e6, 98.7, 2.0), "TCN": (7e5, 101.6, float("nan"))},
+                               xlabel="FLOPs per frame", floors={"lookup": 157.0})
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure) and ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["MixSTE", "TCN"]
+    assert any(line.get_ydata()[0] == 157.0 for line in ax.get_lines() if len(line.get_ydata()) == 2)
+    with pytest.raises(ValueError, match="positive finite"):
+        viz.accuracy_vs_cost({"x": (0.0, 1.0, 0.0)}, xlabel="FLOPs")
+
+
+def test_error_heatmap_has_one_row_per_method_and_blank_missing_cells():
+    fig = viz.error_heatmap({"A": {"Walk": 10.0, "Sit": 30.0}, "B": {"Walk": 20.0}}, title="per action")
+    image = fig.axes[0].get_images()[0].get_array()
+    assert image.shape == (2, 2) and (np.ma.is_masked(image[1, 1]) or np.isnan(image[1, 1]))
+    assert [t.get_text() for t in fig.axes[0].texts] == ["10", "30", "20"]
+    with pytest.raises(ValueError, match="method"):
+        viz.error_heatmap({}, title="x")
