@@ -1,9 +1,9 @@
 """What notebooks 01 (KTPFormer) and 04 (HoT) share: the training budget of a paper's model against its MixSTE
 baseline, the validation set and cadence of their learning curves, the papers' step counts, and the two figures.
 
-Both notebooks train MixSTE as the baseline with the same seeds. Their MixSTE arms are the *same* run (same
-`experiment.run_arm` arguments), so the run cache trains them once: the budget lives here, in one place, and both
-notebooks train their main arms with `run_main(method, train, test, budget(profile), seed)`.
+Both notebooks train MixSTE as the baseline with the same seeds. Their MixSTE arms are the *same* run: both train
+their main arms with `run_main`, which is `experiment.run_standard` (the one definition of a main-comparison arm,
+at `experiment.standard_budget(profile)`), so the run cache trains them once and 09_leaderboard reads them too.
 
 The papers' optimiser steps (Human3.6M, S1 S5 S6 S7 S8, about 1.56 M training frames at 50 fps over four cameras,
 non-overlapping 243-frame clips, each clip a second time mirrored, `common/generators.py` of the official MixSTE
@@ -34,38 +34,23 @@ def paper_steps(method: str) -> int:
     return round(2 * H36M_TRAIN_FRAMES / PAPER_FRAMES / clips) * epochs
 
 
-# profile name -> (epochs, training windows per epoch); None keeps the profile as it is
-_BUDGETS = {"cpu": (6, 640)}
-
-
 def budget(profile: Profile) -> Profile:
-    """The training budget of every arm of 01 and 04 (the paper's model, its MixSTE baseline, the extra arms).
-
-    smoke, gpu and paper: the profile unchanged. cpu: 6 epochs of 640 windows (240 steps of 16 clips, 15 % of the
-    profile's steps, what two notebooks of six trained arms each can afford in ten minutes on two cores), with the
-    per-epoch decay raised so the learning rate falls as far as over the profile's 10 epochs.
-    """
-    if profile.name not in _BUDGETS:
-        return profile
-    epochs, windows = _BUDGETS[profile.name]
-    return profile.with_(epochs=epochs, max_train_windows=windows,
-                         lr_decay=profile.lr_decay ** (profile.epochs / epochs))
+    """The training budget of every arm of 01 and 04: `experiment.standard_budget(profile)` (cpu: 6 epochs of 640
+    windows, 240 steps of 16 clips; smoke, gpu and paper: the profile unchanged)."""
+    from ..experiment import standard_budget
+    return standard_budget(profile)
 
 
-def run_main(method: str, train, test, run: Profile, seed: int, *, name: str | None = None, device: str = "auto",
-             retrain: bool | None = None, **overrides):
-    """One arm of the comparison of 01 and 04 (the paper's model, the MixSTE baseline, a variant) for one seed.
-
-    The same call in both notebooks for the same method, so the run cache trains each arm once: the registry's
-    `method` at the budget's configuration and clip length, every arm with MixSTE's loss (WMPJPE + 0.5 temporal
-    consistency + 2 MPJVE, which KTPFormer and HoT keep; posekit's MixSTE has no `loss` of its own, so
-    `experiment.run_standard('mixste', ...)` would train it with plain MPJPE), test-time flip on, a learning curve
-    on `experiment.curve_set(test)` every `experiment.curve_every(run)` epochs. overrides: the variant's switches.
-    """
+def run_main(method: str, train, test, profile: Profile, seed: int, *, name: str | None = None, device: str = "auto",
+             retrain: bool | None = None, **options):
+    """One arm of the main comparison of 01 and 04 (the paper's model or the MixSTE baseline) for one seed:
+    `experiment.run_standard`, so 01, 04 and 09_leaderboard share it through the run cache (the budget's
+    configuration and clip length, MixSTE's loss, test-time flip, a learning curve on `experiment.curve_set(test)`).
+    `profile` may be the profile or `budget(profile)`: both train at the same budget. options: a variant's switches
+    (then it is no longer the standard arm) or run_arm's fit/progress."""
     from .. import experiment
-    return experiment.run_arm(method, train, test, run, seed, config=run.name, frames=run.frames, name=name or method,
-                              loss="mixste", val=experiment.curve_set(test), eval_every=experiment.curve_every(run),
-                              flip_test=True, device=device, retrain=retrain, **overrides)
+    return experiment.run_standard(method, train, test, profile, seed, name=name or method, device=device,
+                                   retrain=retrain, **options)
 
 
 def steps_per_epoch(train, run: Profile, frames: int) -> int:

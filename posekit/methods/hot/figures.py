@@ -126,11 +126,13 @@ def fixed_selection(model: HoTMixSTE | TPCMixSTE, kept: torch.Tensor):
         tpc.select = original
 
 
-def plot_pose_spread(runs: dict, per_epoch: int, target: float, title: str | None = None):
+def plot_pose_spread(runs: dict, per_epoch: int, target: float, title: str | None = None,
+                     references: dict | None = None):
     """The cold start of TRA: the spread (mm) of the predicted poses over the frames of a probe clip against
     optimiser steps, one colour per arm ({label: [History or experiment.Arm, one per seed]}; records carry
     'pose_spread' after every epoch and 'pose_spread_start' before the first), with the ground truth's spread as
-    a dashed line (matplotlib Figure). Zero means every frame of the clip gets the same pose."""
+    a dashed line and `references` ({label: spread in mm}, e.g. trained models) as dotted lines (matplotlib Figure).
+    Zero means every frame of the clip gets the same pose."""
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     colours = plt.get_cmap("tab10")
@@ -144,6 +146,8 @@ def plot_pose_spread(runs: dict, per_epoch: int, target: float, title: str | Non
             ax.plot(steps, spread, color=colours(i), marker="o", ms=3, lw=1.2,
                     label=label if n == 0 else None)
     ax.axhline(target, color="k", ls="--", lw=1.2, label=f"ground truth {target:.1f} mm")
+    for n, (label, value) in enumerate((references or {}).items()):
+        ax.axhline(value, color=colours(len(runs) + n), ls=":", lw=1.4, label=f"{label}: {value:.1f} mm")
     ax.set(xlabel="optimiser steps of the run (a plug-in counts from the start of its fine-tuning)",
            ylabel="pose spread over the clip (mm)",
            title=title or "recovered frames: how different their poses are")
