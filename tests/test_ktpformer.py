@@ -225,7 +225,7 @@ def test_plot_ablation_draws_a_bar_and_the_seeds_per_arm():
 
 
 def test_shared_budget_of_01_and_04():
-    from posekit.methods import comparison
+    from posekit.methods import _comparison as comparison
     from posekit.profiles import PROFILES
     cpu = comparison.budget(PROFILES["cpu"])
     assert (cpu.epochs, cpu.max_train_windows) == (6, 640)
@@ -242,7 +242,7 @@ def test_shared_budget_of_01_and_04():
 def test_learning_curves_and_floor_sentence():
     import matplotlib
     matplotlib.use("Agg")
-    from posekit.methods import comparison
+    from posekit.methods import _comparison as comparison
     from posekit.profiles import PROFILES
     from posekit.train import History
     h = History([{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5, "val_mpjpe": 120.0},
