@@ -245,7 +245,7 @@ def test_plot_recovery_attention_marks_the_kept_frames():
     assert len(fig.axes) == 2 and ax.get_title(loc="right") == "TRA"
     assert ax.images[0].get_array().shape == (27, 9)
     assert ax.collections[0].get_offsets()[:, 1].tolist() == kept.tolist()  # a dot at each kept token's own frame
-    assert ax.get_ylabel() == "recovered frame (query)" and fig.axes[1].get_ylabel() == "attention weight"
+    assert ax.get_ylabel() == "recovered frame (query)" and fig.axes[1].get_ylabel().startswith("attention weight")
     matplotlib.pyplot.close(fig)
 
 
@@ -269,3 +269,76 @@ def test_plot_flops_vs_error_one_marker_per_model():
     assert [(c.lines[0].get_xdata()[0], c.lines[0].get_ydata()[0]) for c in bars] == [(10.0, 50.0), (6.0, 51.0)]
     assert [c.has_yerr for c in bars] == [True, False]             # a std of 0 draws no error bar
     matplotlib.pyplot.close(fig)
+
+
+def test_recovery_attention_scale_shows_uniform_as_uniform():
+    # a uniform map with rounding noise must not be stretched over the whole colour range
+    noisy = torch.full((27, 9), 1 / 9) + torch.linspace(-4e-5, 4e-5, 27 * 9).reshape(27, 9)
+    fig = hot.plot_recovery_attention(noisy, torch.arange(0, 27, 3))
+    low, high = fig.axes[0].images[0].get_clim()
+    assert low == 0.0 and high >= 3 / 9
+    assert hot.attention_uniformity(noisy) < 1e-3
+    peaked = torch.zeros(27, 9)
+    peaked[:, 0] = 1.0
+    assert hot.attention_uniformity(peaked) == pytest.approx(8.0)             # 1 - 1/9 over 1/9
+    matplotlib.pyplot.close(fig)
+
+
+def test_fixed_selection_keeps_the_given_frames_and_restores_dpc():
+    torch.manual_seed(0)
+    m = hot.build("smoke").eval()
+    x = m.example_input(2)
+    kept = torch.tensor([0, 3, 6, 9, 12, 15, 18, 21, 26])
+    with torch.no_grad(), hot.fixed_selection(m, kept):
+        m(x)
+        assert m.tpc.last_index.tolist() == [kept.tolist()] * 2
+    with torch.no_grad():
+        m(x)
+    assert m.tpc.last_index.tolist() != [kept.tolist()] * 2                   # DPC-kNN again after the block
+    with pytest.raises(ValueError, match="kept frames"), hot.fixed_selection(m, kept[:4]), torch.no_grad():
+        m(x)
+
+
+def test_plugged_hot_copies_every_backbone_weight_and_starts_tra_cold():
+    torch.manual_seed(0)
+    mix = build_model("mixste", "smoke")
+    state = mix.state_dict()
+    plugged = hot.plugged_hot(state, "smoke", 27)
+    for k, v in state.items():
+        assert torch.equal(plugged.state_dict()[k], v), k
+    assert not plugged.tra.queries.abs().any()
+    # zero queries: every recovered frame gets the same pose
+    assert hot.pose_spread(plugged, mix.example_input(1)) == pytest.approx(0.0, abs=1e-4)
+    with pytest.raises(ValueError, match="not a MixSTE"):
+        hot.plugged_hot(state, "cpu", 27)
+
+
+def test_ground_truth_spread_is_zero_for_a_still_pose_and_in_mm():
+    still = torch.randn(1, 17, 3).repeat(10, 1, 1).numpy()
+    assert hot.ground_truth_spread(still) == pytest.approx(0.0, abs=1e-9)
+    moving = still.copy()
+    moving[5:, 3] += [0.01, 0, 0]                                             # joint 3 moves 1 cm in half the frames
+    assert hot.ground_truth_spread(moving) == pytest.approx(10 * 0.5 / 17, rel=1e-6)
+
+
+def test_fit_with_spread_matches_fit_and_records_the_spread(tiny_synth):
+    from posekit.train import TrainConfig
+    from posekit.train import fit as generic_fit
+    config = TrainConfig(epochs=2, batch_size=8, max_train_windows=16, progress=False, device="cpu", seed=3)
+    probe = torch.from_numpy(tiny_synth.test[0].keypoints_2d[:27])[None]
+    torch.manual_seed(0)
+    a = hot.build("smoke")
+    torch.manual_seed(0)
+    b = hot.build("smoke")
+    ha = hot.fit_with_spread(a, tiny_synth.train, config, probe=probe)
+    hb = generic_fit(b, tiny_synth.train, config)
+    assert ha["loss"] == pytest.approx(hb["loss"], rel=1e-5)                 # the same run, one epoch at a time
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-5)
+    assert ha.records[0]["pose_spread_start"] == pytest.approx(0.0, abs=1e-4)
+    assert all(r["pose_spread"] >= 0 for r in ha.records) and len(ha.records) == 2
+    fig = hot.plot_pose_spread({"HoT": [ha]}, per_epoch=2, target=50.0)
+    assert len(fig.axes[0].lines) == 2                                       # the run and the ground-truth line
+    matplotlib.pyplot.close(fig)
+    with pytest.raises(ValueError, match="one clip"):
+        hot.fit_with_spread(a, tiny_synth.train, config, probe=probe[0])

@@ -222,3 +222,51 @@ def test_plot_ablation_draws_a_bar_and_the_seeds_per_arm():
         assert [t.get_text() for t in ax.get_xticklabels()] == list(runs)
         assert [p.get_height() for p in ax.patches] == pytest.approx([np.mean(r[metric]) for r in runs.values()])
     matplotlib.pyplot.close(fig)
+
+
+def test_shared_budget_of_01_and_04():
+    from posekit.methods import _comparison as comparison
+    from posekit.profiles import PROFILES
+    cpu = comparison.budget(PROFILES["cpu"])
+    assert (cpu.epochs, cpu.max_train_windows) == (6, 640)
+    assert cpu.lr_decay ** cpu.epochs == pytest.approx(PROFILES["cpu"].lr_decay ** PROFILES["cpu"].epochs)
+    for name in ("smoke", "gpu", "paper"):
+        assert comparison.budget(PROFILES[name]) == PROFILES[name]
+    # about 1.56 M frames / 243 x 2 (mirrored) / clips per step x epochs
+    assert comparison.paper_steps("mixste") == 3209 * 120
+    assert comparison.paper_steps("ktpformer") == 1605 * 200
+    with pytest.raises(ValueError, match="no paper recipe"):
+        comparison.paper_steps("videopose")
+
+
+def test_learning_curves_and_floor_sentence():
+    import matplotlib
+    matplotlib.use("Agg")
+    from posekit.methods import _comparison as comparison
+    from posekit.profiles import PROFILES
+    from posekit.train import History
+    h = History([{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5, "val_mpjpe": 120.0},
+                 {"epoch": 4, "loss": 0.4, "val_mpjpe": 100.0}])
+    steps, mpjpe = comparison.learning_curve(h, 40)
+    assert steps.tolist() == [80, 160] and mpjpe.tolist() == [120.0, 100.0]
+    assert comparison.plateau_drop(h, 40) == pytest.approx(20.0)
+    floors = {"mean_pose_MPJPE": 200.0, "lookup_MPJPE": 150.0}
+    fig = comparison.plot_learning_curves({"A": [h, h], "B": [h]}, 40, floors, paper_total=100_000)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 + 1 + 1 + 1 + 2          # A: two seeds + mean, B: one seed + mean, two floors
+    assert "100 k" in ax.get_xlabel()
+    matplotlib.pyplot.close(fig)
+    run = PROFILES["cpu"]
+    assert "too small to judge" in comparison.floor_sentence({"A": 160.0, "B": 100.0}, floors, run, 100_000, 240)
+    assert "below the nearest-neighbour lookup" in comparison.floor_sentence({"A": 140.0}, floors, run, 100_000, 240)
+
+
+def test_qkv_similarity_of_a_plain_mixste_equals_ktpformer_without_priors():
+    torch.manual_seed(0)
+    small = kt.build("smoke", kinematic_prior=False, trajectory_prior=False).eval()
+    ref = MixSTE(**kt.CONFIGS["smoke"]).eval()
+    ref.load_state_dict(small.state_dict())
+    x = torch.randn(1, 27, 17, 2)
+    a, b = kt.qkv_similarity(small, x), kt.qkv_similarity(ref, x)
+    for key in "QKV":
+        assert torch.allclose(a[key], b[key], atol=1e-5)

@@ -5,8 +5,8 @@ A plug-in that shapes a seq2seq video pose transformer (MixSTE, `posekit.nn.mixs
 layers see all F frames; Token Pruning Cluster (TPC, Sec. 3.2) keeps the f frames that DPC-kNN finds
 representative; the remaining layers run on them; Token Recovering Attention (TRA, Sec. 3.3) restores F frames
 for the head. The seq2frame "TPC w. MixSTE" has no TRA and predicts the kept frames, the centre frame among them.
-`model.py` holds the forward pass, `training.py` the official seq2frame training (`fit`), `figures.py` what
-notebook 04_hot draws. HoT w. MixSTE at the paper configuration: 35,000,323 parameters, 167.51 GFLOPs (Linear).
+`model.py` holds the forward pass, `training.py` the official seq2frame training (`fit`), `plug.py` the
+plug-and-play use on a trained MixSTE, `figures.py` what notebook 04_hot draws. HoT w. MixSTE at the paper configuration: 35,000,323 parameters, 167.51 GFLOPs (Linear).
 
 Departures from the official code:
 - the backbone is posekit's shared MixSTE (same math as the official re-implementation: depth 8, width 512, MLP
@@ -23,8 +23,9 @@ Departures from the official code:
 - `HoTMixSTE(selection='uniform' | 'random')` replaces the clustering by evenly spaced or random frames, an
   ablation switch that is not in the official code (default 'dpc' is the paper's method).
 """
-from .figures import (local_attention_mass, plot_flops_vs_error, plot_kept_frames, plot_recovery_attention,
-                      plot_selection, select_frames)
+from .figures import (attention_uniformity, fixed_selection, local_attention_mass, plot_flops_vs_error,
+                      plot_kept_frames, plot_pose_spread, plot_recovery_attention, plot_selection, select_frames)
+from .plug import fit_with_spread, ground_truth_spread, plugged_hot, pose_spread
 from .model import (CONFIGS, SELECTIONS, TPC_CONFIGS, DPCResult, HoTMixSTE, TokenPruningCluster,
                     TokenRecoveringAttention, TPCMixSTE, build, build_tpc, dpc_knn, frame_features, uniform_index)
 from .training import fit
@@ -32,4 +33,5 @@ from .training import fit
 __all__ = ["CONFIGS", "TPC_CONFIGS", "SELECTIONS", "frame_features", "DPCResult", "dpc_knn", "uniform_index",
            "TokenPruningCluster", "TokenRecoveringAttention", "HoTMixSTE", "TPCMixSTE", "build", "build_tpc", "fit",
            "select_frames", "local_attention_mass", "plot_selection", "plot_recovery_attention", "plot_kept_frames",
-           "plot_flops_vs_error"]
+           "plot_flops_vs_error", "attention_uniformity", "fixed_selection", "plot_pose_spread", "plugged_hot",
+           "pose_spread", "ground_truth_spread", "fit_with_spread"]

@@ -6,6 +6,8 @@ closed in pyplot and returned, so a notebook shows it once, as the cell's value 
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 from .model import DPCResult, HoTMixSTE, TPCMixSTE, dpc_knn, frame_features
@@ -66,12 +68,19 @@ def plot_selection(result: DPCResult, sample: int = 0, title: str | None = None)
 
 def plot_recovery_attention(attention: torch.Tensor, kept, title: str | None = None):
     """TRA weights (F, f) of every recovered frame (rows) on the kept tokens (columns), with a dot where a row is
-    the kept token's own frame (matplotlib Figure)."""
+    the kept token's own frame (matplotlib Figure).
+
+    The colour scale always runs from 0 to at least 3/f with the uniform weight 1/f marked on the colour bar, so an
+    attention that is uniform (every weight 1/f) shows as one flat colour instead of stretching rounding noise over
+    the whole range.
+    """
     import matplotlib.pyplot as plt
     a = torch.as_tensor(attention).float().cpu().numpy()
     kept = list(map(int, kept))
+    uniform = 1.0 / a.shape[1]
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    im = ax.imshow(a, aspect="auto", cmap="magma", interpolation="nearest")
+    im = ax.imshow(a, aspect="auto", cmap="magma", interpolation="nearest", vmin=0.0,
+                   vmax=max(float(a.max()), 3 * uniform))
     ax.scatter(range(len(kept)), kept, s=10, c="cyan", label="the kept token's own frame")
     step = max(1, len(kept) // 20)
     ax.set_xticks(range(0, len(kept), step), [str(k) for k in kept[::step]], rotation=90)
@@ -79,7 +88,71 @@ def plot_recovery_attention(attention: torch.Tensor, kept, title: str | None = N
     ax.set_title(title or "Token Recovering Attention", loc="right")
     ax.grid(False)
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.06), fontsize=8)
-    fig.colorbar(im, ax=ax, label="attention weight")
+    bar = fig.colorbar(im, ax=ax, label=f"attention weight (cyan: uniform 1/f = {uniform:.3f})")
+    bar.ax.axhline(uniform, color="cyan", lw=2)
+    fig.tight_layout()
+    plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
+    return fig
+
+
+def attention_uniformity(attention: torch.Tensor) -> float:
+    """Largest deviation of a TRA map (F, f) from the uniform weight 1/f, relative to 1/f: 0 for an attention that
+    spreads every recovered frame evenly over the kept tokens (then all recovered frames read the same mixture and
+    differ only through their own learnt queries)."""
+    a = torch.as_tensor(attention).float().cpu()
+    f = a.shape[-1]
+    return float((a - 1.0 / f).abs().max() * f)
+
+
+@contextmanager
+def fixed_selection(model: HoTMixSTE | TPCMixSTE, kept: torch.Tensor):
+    """Within the block, `model`'s TPC keeps the frames `kept` ((f,) or (B, f)) instead of running DPC-kNN, so every
+    figure of a clip shows the same choice (DPC-kNN's 1e-6 tie-breaking noise can otherwise swap near-equal
+    frames between two forward passes)."""
+    kept = torch.as_tensor(kept).long()
+    tpc = model.tpc
+    original = tpc.select
+
+    def select(x: torch.Tensor) -> torch.Tensor:
+        index = kept if kept.ndim == 2 else kept[None].expand(x.shape[0], -1)
+        if index.shape != (x.shape[0], tpc.tokens):
+            raise ValueError(f"fixed_selection: {tuple(index.shape)} kept frames for a batch of {x.shape[0]} clips "
+                             f"keeping {tpc.tokens}")
+        return index.to(x.device)
+    tpc.select = select
+    try:
+        yield model
+    finally:
+        tpc.select = original
+
+
+def plot_pose_spread(runs: dict, per_epoch: int, target: float, title: str | None = None,
+                     references: dict | None = None):
+    """The cold start of TRA: the spread (mm) of the predicted poses over the frames of a probe clip against
+    optimiser steps, one colour per arm ({label: [History or experiment.Arm, one per seed]}; records carry
+    'pose_spread' after every epoch and 'pose_spread_start' before the first), with the ground truth's spread as
+    a dashed line and `references` ({label: spread in mm}, e.g. trained models) as dotted lines (matplotlib Figure).
+    Zero means every frame of the clip gets the same pose."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    colours = plt.get_cmap("tab10")
+    for i, (label, histories) in enumerate(runs.items()):
+        for n, h in enumerate(histories):
+            records = getattr(h, "history", h).records
+            if not records or records[0].get("pose_spread") is None:
+                continue
+            steps = [0] + [r["epoch"] * per_epoch for r in records]
+            spread = [records[0].get("pose_spread_start", float("nan"))] + [r["pose_spread"] for r in records]
+            ax.plot(steps, spread, color=colours(i), marker="o", ms=3, lw=1.2,
+                    label=label if n == 0 else None)
+    ax.axhline(target, color="k", ls="--", lw=1.2, label=f"ground truth {target:.1f} mm")
+    for n, (label, value) in enumerate((references or {}).items()):
+        ax.axhline(value, color=colours(len(runs) + n), ls=":", lw=1.4, label=f"{label}: {value:.1f} mm")
+    ax.set(xlabel="optimiser steps of the run (a plug-in counts from the start of its fine-tuning)",
+           ylabel="pose spread over the clip (mm)",
+           title=title or "recovered frames: how different their poses are")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     plt.close(fig)  # returned, not auto-shown: a notebook displays it once, as the cell's value
     return fig

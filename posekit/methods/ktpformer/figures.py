@@ -35,8 +35,9 @@ def token_similarity(tokens: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def qkv_similarity(model: KTPFormer, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Joint-by-joint cosine similarity (J, J) of Q, K and V in the spatial attention of layer 0 on clip(s) x.
+def qkv_similarity(model: KTPFormer | MixSTE, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Joint-by-joint cosine similarity (J, J) of Q, K and V in the spatial attention of layer 0 on clip(s) x, for a
+    KTPFormer (any priors) or a plain MixSTE (its Linear joint embedding plus the spatial positional embedding).
 
     With KPA the tokens are graph-mixed before the projection, so the queries/keys/values of joints that are
     neighbours in the kinematic tree start out alike; with MixSTE's Linear embedding a token sees only its own
@@ -44,7 +45,7 @@ def qkv_similarity(model: KTPFormer, x: torch.Tensor) -> dict[str, torch.Tensor]
     """
     was_training = model.training
     model.eval()
-    tokens = model.layer0_tokens(x)["spatial"]
+    tokens = model.layer0_tokens(x)["spatial"] if hasattr(model, "layer0_tokens") else model.embed(x)
     b, t, j, c = tokens.shape
     q, k, v = attention_qkv(model.spatial_blocks[0], tokens.reshape(b * t, j, c))
     flat = lambda z: z.transpose(1, 2).reshape(b * t, j, c)  # heads concatenated: (B·T, J, C)
