@@ -31,6 +31,7 @@ REGISTRY = {
     "glagcn": "posekit.methods.glagcn:build",
     "glagcn-released": "posekit.methods.glagcn:build_released",
     "glagcn-unshared": "posekit.methods.glagcn:build_unshared",
+    "dsr": "posekit.methods.dsr:build",
 }
 
 __all__ = ["REGISTRY", "CONFIG_NAMES", "model_names", "build_model", "trainer_for", "Trainer", "count_parameters"]
