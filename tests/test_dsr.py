@@ -122,3 +122,30 @@ def test_semantic_loss_gradient_moves_the_body():
     mc, c = loss.semantic_terms(v, K, lab)
     (mc + c).backward()
     assert torch.isfinite(v.grad).all() and v.grad.abs().sum() > 0
+
+
+def test_ground_truth_parameters_reproduce_the_labels(images):
+    """The body layer, the camera and the keypoint terms agree with the data exactly at the true parameters."""
+    from posekit.methods.dsr import AnnyLayer, DSRLoss, vertex_prior
+    mesh = AnnyLayer(body=images.body)(images.rotations, images.phenotype)
+    assert torch.allclose(mesh["joints"], images.joints_3d, atol=1e-4)
+    assert torch.allclose(mesh["vertices"], images.vertices, atol=1e-4)
+    s = 2 * images.K[:, 0, 0] / (images.size * images.root[:, 2])
+    cam = torch.stack([s, images.root[:, 0], images.root[:, 1]], -1)
+    loss = DSRLoss(vertex_prior(images.body, n_outfits=16), images.body.faces, images.size, mc_weight=1.0)
+    ex = {"joints": mesh["joints"], "vertices": mesh["vertices"], "shape": images.phenotype, "camera": cam}
+    _, terms = loss((None, ex), images.item(torch.arange(len(images))), 1.0, images.phenotype)
+    assert terms["kp2d"] < 1e-10 and terms["kp3d"] < 1e-10 and terms["prior"] < 1e-12 and 0 < terms["dsr_mc"] < 1
+
+
+def test_softras_aggregation_does_not_depend_on_the_tile_size():
+    """Faces beyond SoftRas's distance threshold of a pixel take no part in its colour, whatever the binning."""
+    from posekit.render import SoftRasterizer
+    v = torch.tensor([[[-0.3, -0.3, 3.0], [0.3, -0.3, 3.0], [0.0, 0.3, 3.0], [0.5, 0.5, 3.5], [0.9, 0.5, 3.5],
+                       [0.7, 0.9, 3.5]]])
+    f = torch.tensor([[0, 1, 2], [3, 4, 5]])
+    K = torch.tensor([[40.0, 0, 16], [0, 40.0, 16], [0, 0, 1]])
+    attr = torch.tensor([[1.0], [1.0], [1.0], [0.5], [0.5], [0.5]])
+    images = [SoftRasterizer(32, 32, sigma=0.01, gamma=1e-4, aggregate="softras", tile=t)(v, f, K, attr)["image"]
+              for t in (1, 8)]
+    assert torch.allclose(images[0], images[1], atol=1e-5)
