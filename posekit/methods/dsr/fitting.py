@@ -14,8 +14,8 @@ import torch
 from .losses import DSRLoss, soft_iou_loss
 from .model import AnnyLayer, camera_translation, rot6d_to_matrix
 
-VARIANTS = {"keypoints": dict(), "keypoints + silhouette": dict(silhouette=1.0),
-            "keypoints + DSR-MC + DSR-C": dict(mc=1.0, c=1.0)}
+VARIANTS = {"keypoints": dict(), "keypoints + silhouette": dict(silhouette=0.1),
+            "keypoints + DSR-MC + DSR-C": dict(mc=0.1, c=0.1)}  # DSR's weights, 0.1 each
 
 
 def fit_image(layer: AnnyLayer, loss: DSRLoss, sample: dict, init: tuple, shape_mean: torch.Tensor,
