@@ -149,3 +149,36 @@ def test_softras_aggregation_does_not_depend_on_the_tile_size():
     images = [SoftRasterizer(32, 32, sigma=0.01, gamma=1e-4, aggregate="softras", tile=t)(v, f, K, attr)["image"]
               for t in (1, 8)]
     assert torch.allclose(images[0], images[1], atol=1e-5)
+
+
+def _fake_smpl(folder, V=6890, F=13776, seed=0):
+    """A fake SMPL pickle of the real structure (6,890 vertices: smplx picks extra joints by vertex id; 24 joints,
+    10 betas, 207 pose blend shapes, the kinematic tree) with random values."""
+    import pickle
+    rng = np.random.default_rng(seed)
+    parents = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
+    weights = rng.random((V, 24))
+    regressor = rng.random((24, V))
+    data = {"v_template": rng.normal(0, 0.3, (V, 3)), "shapedirs": rng.normal(0, 0.01, (V, 3, 10)),
+            "posedirs": np.zeros((V, 3, 207), np.float32), "J_regressor": regressor / regressor.sum(1, keepdims=True),
+            "kintree_table": np.array([[4294967295] + parents[1:], list(range(24))]),
+            "weights": weights / weights.sum(1, keepdims=True), "f": rng.integers(0, V, (F, 3)).astype(np.uint32)}
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "SMPL_NEUTRAL.pkl", "wb") as fh:
+        pickle.dump(data, fh)
+    return folder
+
+
+def test_smpl_head_runs_on_a_fake_smpl_of_the_real_structure(tmp_path):
+    pytest.importorskip("smplx")
+    folder = _fake_smpl(tmp_path / "smpl")
+    model = build_model("dsr", "paper", backbone="small", image_size=32, smpl_path=folder).eval()
+    assert count_parameters(model.head) == 3_469_469 - (2048 - 128) * 1024  # fc1 sees a 128-d feature here
+    with torch.no_grad():
+        joints, ex = model(model.example_input(2))
+    assert joints.shape == (2, 1, 24, 3) and ex["vertices"].shape == (2, 6890, 3)
+    assert torch.allclose(joints[:, 0, 0], torch.zeros(2, 3)) and torch.isfinite(ex["vertices"]).all()
+    h36m = np.full((17, 6890), 1 / 6890)
+    model = build_model("dsr", "paper", backbone="small", image_size=32, smpl_path=folder, h36m_regressor=h36m)
+    with torch.no_grad():
+        assert model.eval()(model.example_input(1))[0].shape == (1, 1, 17, 3)
