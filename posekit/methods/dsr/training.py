@@ -131,7 +131,7 @@ def fit(model: DSRModel, data: ImageSet, config: TrainConfig, val=None) -> Histo
         torch.manual_seed(config.seed * 100003 + epoch)
         rng = np.random.default_rng([config.seed, epoch])
         model.train()
-        t0, sums, count = time.perf_counter(), {}, 0
+        t0, sums, counts = time.perf_counter(), {}, {}
         for x, y in data.batches(config.batch_size, rng, False, config.max_train_windows):
             y = {k: v.to(device) for k, v in y.items()}
             out = model(model.normalise(x.to(device)))
@@ -146,11 +146,11 @@ def fit(model: DSRModel, data: ImageSet, config: TrainConfig, val=None) -> Histo
             opt.step()
             sched.step()
             step += 1
-            count += len(x)
-            for k, v in {"loss": loss.item(), **terms}.items():
+            for k, v in {"loss": loss.item(), **terms}.items():  # each term over the steps it was on
                 sums[k] = sums.get(k, 0.0) + v * len(x)
+                counts[k] = counts.get(k, 0) + len(x)
         record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0], "seconds": time.perf_counter() - t0,
-                  **{k: v / max(count, 1) for k, v in sums.items()}}
+                  **{k: v / counts[k] for k, v in sums.items()}}
         history.records.append(record)
         if config.progress:
             print(f"epoch {epoch + 1}/{config.epochs}: loss {record['loss']:.4f} ({record['seconds']:.1f} s)")
