@@ -87,6 +87,12 @@ def test_image_set_recovers_the_body_under_the_clothes(images):
     assert images.vertices.shape[1] == images.body.num_vertices and images.labels.shape == (24, 32, 32)
     floor = mean_floor(images, images)
     assert 0 < floor.p_mpjpe < floor.mpjpe and floor.pve > 0 and 0 <= floor.part_iou <= 100
+    assert set(floor.summary()) >= {"PVE", "part IoU"} and len(floor.predictions["pve"]) == len(images)
+    import dataclasses
+    from posekit.evaluation import EvalResult
+    from posekit.methods.dsr import summary
+    plain = EvalResult(**dataclasses.asdict(floor))  # what a run cache reloads
+    assert summary(plain) == floor.summary()
 
 
 @pytest.mark.slow

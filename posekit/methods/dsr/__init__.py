@@ -23,9 +23,9 @@ from .losses import DEFAULTS, DSRLoss, soft_iou_loss, weighted_ce
 from .model import CONFIGS, AnnyLayer, DSRModel, IEFHead, SMPLLayer, build, camera_translation, matrix_to_rot6d, \
     rot6d_to_matrix
 from .semantics import LABELS, MC_LABELS, MERGED, image_labels, merge_matrix, targets, vertex_prior
-from .training import DSRResult, ImageSet, evaluate, fit, loss_for, mean_floor, predict, score
+from .training import DSRResult, ImageSet, evaluate, fit, loss_for, mean_floor, per_image, predict, score, summary
 
 __all__ = ["DEFAULTS", "DSRLoss", "soft_iou_loss", "weighted_ce", "CONFIGS", "AnnyLayer", "DSRModel", "IEFHead",
            "SMPLLayer", "build", "camera_translation", "matrix_to_rot6d", "rot6d_to_matrix", "LABELS", "MC_LABELS",
            "MERGED", "image_labels", "merge_matrix", "targets", "vertex_prior", "DSRResult", "ImageSet", "evaluate",
-           "fit", "loss_for", "mean_floor", "predict", "score"]
+           "fit", "loss_for", "mean_floor", "per_image", "predict", "score", "summary"]

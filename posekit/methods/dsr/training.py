@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +65,16 @@ class ImageSet:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def fingerprint(self) -> str:
+        """A content hash of what training and scoring read (for posekit's run cache)."""
+        import hashlib
+        h = hashlib.sha256(self.name.encode())
+        for t in (self.images, self.K, self.joints_2d, self.joints_3d, self.labels, self.parts, self.vertices,
+                  self.rotations, self.phenotype, self.root):
+            h.update(str((t.dtype, tuple(t.shape))).encode())
+            h.update(t.contiguous().numpy().tobytes())
+        return h.hexdigest()[:20]
 
     def mean_parameters(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(pose 6D, phenotype, camera) means of these samples: the regressor's starting point."""
@@ -158,19 +167,41 @@ def fit(model: DSRModel, data: ImageSet, config: TrainConfig, val=None) -> Histo
     return history
 
 
-@dataclass
-class DSRResult(EvalResult):
-    """EvalResult plus the mesh errors (mm) and the rendered part IoU (%) of every test image."""
+MESH_KEYS = ("pve", "pa_pve", "part_iou", "silhouette_iou", "pa_mpjpe", "mpjpe", "part_map")
 
-    pve: float = math.nan
-    pa_pve: float = math.nan
-    part_iou: float = math.nan
-    silhouette_iou: float = math.nan
-    per_image: dict = field(default_factory=dict)
+
+def per_image(result: EvalResult) -> dict[str, np.ndarray]:
+    """Per-test-image errors of a DSR result (mm, %) and its rendered part maps, kept in `result.predictions` so
+    that a result reloaded from the run cache (a plain EvalResult) still has them."""
+    pred = result.predictions or {}
+    missing = [k for k in MESH_KEYS if k not in pred]
+    if missing:
+        raise ValueError(f"this result has no per-image DSR errors ({missing}); evaluate with "
+                         f"posekit.methods.dsr.evaluate(..., with_predictions=True)")
+    return {k: np.asarray(pred[k]) for k in MESH_KEYS}
+
+
+def summary(result: EvalResult) -> dict[str, float]:
+    """PA-MPJPE, MPJPE, PVE, PA-PVE (mm), part IoU and silhouette IoU (%) of a DSR result."""
+    p = per_image(result)
+    return {"PA-MPJPE": result.p_mpjpe, "MPJPE": result.mpjpe, "PVE": float(p["pve"].mean()),
+            "PA-PVE": float(p["pa_pve"].mean()), "part IoU": float(np.nanmean(p["part_iou"])),
+            "silhouette IoU": float(p["silhouette_iou"].mean())}
+
+
+class DSRResult(EvalResult):
+    """EvalResult whose predictions also hold the mesh errors and part maps (`summary`, `per_image`)."""
+
+    @property
+    def pve(self) -> float:
+        return summary(self)["PVE"]
+
+    @property
+    def part_iou(self) -> float:
+        return summary(self)["part IoU"]
 
     def summary(self) -> dict:
-        return {"PA-MPJPE": self.p_mpjpe, "MPJPE": self.mpjpe, "PVE": self.pve, "PA-PVE": self.pa_pve,
-                "part IoU": self.part_iou, "silhouette IoU": self.silhouette_iou}
+        return summary(self)
 
     def __repr__(self) -> str:
         return (f"DSRResult(PA-MPJPE {self.p_mpjpe:.1f} mm, MPJPE {self.mpjpe:.1f} mm, PVE {self.pve:.1f} mm, "
@@ -227,29 +258,27 @@ def score(pred: dict[str, torch.Tensor], dataset: ImageSet, faces: torch.Tensor,
     a, b = maps > 0, gt > 0
     sil = (a & b).sum((-2, -1)).float() / (a | b).sum((-2, -1)).float().clamp(min=1)
     mm = lambda e: 1000 * float(np.mean(e))  # noqa: E731
+    extra = {"pve": 1000 * verr, "pa_pve": 1000 * pverr, "part_iou": 100 * part_iou.numpy(),
+             "silhouette_iou": 100 * sil.numpy(), "pa_mpjpe": 1000 * pjerr, "mpjpe": 1000 * jerr,
+             "part_map": maps.to(torch.uint8).numpy()}
     return DSRResult(mpjpe=mm(jerr), p_mpjpe=mm(pjerr), n_mpjpe=math.nan, mpjve=math.nan,
                      pck=metrics.pck(pj, gj, joints=metrics.PCK_JOINTS_H36M),
                      auc=metrics.auc(pj, gj, joints=metrics.PCK_JOINTS_H36M),
                      per_action={"Average": mm(jerr)}, per_action_p_mpjpe={"Average": mm(pjerr)},
                      per_joint=1000 * metrics.joint_errors(pj, gj).mean(0), frames=len(gj), seconds=seconds,
-                     pve=mm(verr), pa_pve=mm(pverr), part_iou=100 * float(part_iou.mean()),
-                     silhouette_iou=100 * float(sil.mean()),
-                     per_image={"mpjpe": 1000 * jerr, "pa_mpjpe": 1000 * pjerr, "pve": 1000 * verr,
-                                "part_iou": 100 * part_iou.numpy(), "part_map": maps.to(torch.uint8).numpy()})
+                     predictions={**{k: v.numpy() for k, v in pred.items()}, **extra})
 
 
 def evaluate(model: DSRModel, dataset: ImageSet, flip_test: bool = False, batch_size: int = 64, device="auto",
              with_predictions: bool = True) -> DSRResult:
-    """Score a trained DSR model on an ImageSet (no test-time flip, as DSR)."""
+    """Score a trained DSR model on an ImageSet (no test-time flip, as DSR). The predictions (joints, vertices,
+    translations) and the per-image errors are always kept: the mesh metrics are read from them."""
     from ...body import vertex_parts
     if not isinstance(dataset, ImageSet):
         raise TypeError(f"DSR is scored on a posekit.methods.dsr.ImageSet, got {type(dataset).__name__}")
     t0 = time.perf_counter()
     pred = predict(model, dataset, batch_size, device)
-    result = score(pred, dataset, model.body.faces.cpu(), vertex_parts(model.body.body), time.perf_counter() - t0)
-    if with_predictions:
-        result.predictions = {k: v.numpy() for k, v in pred.items()}
-    return result
+    return score(pred, dataset, model.body.faces.cpu(), vertex_parts(model.body.body), time.perf_counter() - t0)
 
 
 def mean_floor(train: ImageSet, test: ImageSet) -> DSRResult:
