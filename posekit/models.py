@@ -32,6 +32,7 @@ REGISTRY = {
     "glagcn-released": "posekit.methods.glagcn:build_released",
     "glagcn-unshared": "posekit.methods.glagcn:build_unshared",
     "perspose": "posekit.methods.perspose:build",
+    "dsr": "posekit.methods.dsr:build",
 }
 
 __all__ = ["REGISTRY", "CONFIG_NAMES", "model_names", "build_model", "trainer_for", "Trainer", "count_parameters"]

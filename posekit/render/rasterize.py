@@ -125,7 +125,8 @@ class SoftRasterizer(torch.nn.Module):
             return self._finish(out, value, bins, batch, 1 - alpha, background)
         else:
             logits = torch.where(used, F.logsigmoid(logit) + zn / self.gamma, torch.full_like(zn, -math.inf))
-            if self.aggregate == "softras":
+            if self.aggregate == "softras":  # SoftRas's kernel skips faces beyond its dist_eps threshold per pixel
+                logits = torch.where(inside | (d2 <= margin ** 2), logits, torch.full_like(zn, -math.inf))
                 logits = torch.cat([logits, torch.full_like(zn[..., :1], self.eps / self.gamma)], -1)
                 soft = torch.softmax(logits, -1)
                 weight, w_bg = soft[..., :-1], soft[..., -1]
