@@ -65,6 +65,9 @@ def test_notebook_hygiene(path):
         if not cell.source.startswith(MARK):
             assert not cell.get("outputs") and cell.get("execution_count") is None, \
                 f"outputs must be stripped (nbstripout) except in {MARK} cells:\n{cell.source[:80]}"
+        else:
+            assert cell.get("outputs") and cell.get("execution_count") is not None, \
+                f"a {MARK} cell keeps its outputs and an execution count (nbval skips an 'unrun' cell):\n{cell.source[:80]}"
     if not is_paper_notebook(path):          # the tour, the leaderboard, your video: no paper structure to follow
         return
     assert any(c.source.startswith(MARK) for c in code), f"no {MARK} cell (parameter count at the paper config)"
