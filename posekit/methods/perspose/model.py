@@ -44,9 +44,20 @@ RHO0_AT_256 = 7e-3     # metres per pixel at a 256-pixel crop, the paper's centr
 
 
 class RayMapInput:
-    """`example_input` (a random crop with the ray map of a plausible K_crop) and one clear error for a wrong input."""
+    """`example_input` (a random crop with the ray map of a plausible K_crop), one clear error for a wrong input, and
+    what both models share: the forward pass returns (root-relative pose, camera-frame joints) from `outputs`, and
+    the loss."""
 
     size: int
+    root: int
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.outputs(x)
+        return out["pose"][:, None], out["absolute"][:, None]
+
+    def loss(self, output, target: torch.Tensor) -> torch.Tensor:
+        return perspose_loss(output, target, self.root)
+
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
         g = torch.Generator().manual_seed(batch)
@@ -140,13 +151,6 @@ class SmallPersPose(RayMapInput, nn.Module):
         self.heatmap = nn.Conv2d(w1, joints, 1)
         self.globals = nn.Linear(w3, joints + 1)                   # depth per joint, root density
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.outputs(x)
-        return out["pose"][:, None], out["absolute"][:, None]
-
-    def loss(self, output, target: torch.Tensor) -> torch.Tensor:
-        return perspose_loss(output, target, self.root)
-
     def outputs(self, x: torch.Tensor) -> dict:
         self.check_input(x)
         image, rays = x[:, :3], x[:, 3:]
@@ -179,13 +183,6 @@ class PersPose(RayMapInput, nn.Module):
         self.twist = nn.Linear(2048, joints * 3)
         self.shape = nn.Linear(2048, 11)
         self.leaf = nn.Linear(2048, 5 * 6)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.outputs(x)
-        return out["pose"][:, None], out["absolute"][:, None]
-
-    def loss(self, output, target: torch.Tensor) -> torch.Tensor:
-        return perspose_loss(output, target, self.root)
 
     def outputs(self, x: torch.Tensor) -> dict:
         self.check_input(x)
