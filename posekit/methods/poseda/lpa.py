@@ -177,6 +177,13 @@ def apply_length_ratios(bones: BoneModel, groups: torch.Tensor, mask: torch.Tens
     return bones.pose(b * factor[..., None]), applied
 
 
+
+def free_length_groups(bones: BoneModel) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bone-length groups as a tensor and a 0/1 mask that leaves out every group holding a fixed-length bone."""
+    groups = torch.from_numpy(bone_length_groups(bones))
+    fixed = groups[:, bones.bone_index(FIXED_LENGTH_BONES)].sum(1) > 0
+    return groups, (~fixed).float()
+
 class BoneLengthGenerator(nn.Module):
     """BL (PoseAug's BLGenerator): scale bone lengths by (1 + r), r = tanh(g(pose, lengths, noise)) * limit,
     one ratio per left/right bone pair, the spine -> thorax ratio held at 0; then (posekit) all free bones are
@@ -188,10 +195,7 @@ class BoneLengthGenerator(nn.Module):
         super().__init__()
         j = bones.num_bones + 1
         self.bone_model, self.limit, self.keep_size = bones, limit, keep_size
-        groups = torch.from_numpy(bone_length_groups(bones))
-        mask = torch.ones(len(groups))
-        for b in bones.bone_index(FIXED_LENGTH_BONES):
-            mask[groups[:, b] > 0] = 0.0
+        groups, mask = free_length_groups(bones)
         self.register_buffer("groups", groups, persistent=False)
         self.register_buffer("mask", mask, persistent=False)
         self.net = ParameterMLP(3 * j + (j - 1), len(groups), noise_dim or 3 * j, out_init=out_init)
@@ -285,10 +289,7 @@ class RandomAugmenter(nn.Module):
             raise ValueError(f"RandomAugmenter sizes must be >= 0, got ba_deg={ba_deg}, bl={bl}, rot_deg={rot_deg}")
         self.skeleton, self.ba_deg, self.bl_size, self.rot_deg = skeleton, ba_deg, bl, rot_deg
         self.bones = bones = BoneModel(skeleton)
-        groups = torch.from_numpy(bone_length_groups(bones))
-        length_mask = torch.ones(len(groups))
-        for b in bones.bone_index(FIXED_LENGTH_BONES):
-            length_mask[groups[:, b] > 0] = 0.0
+        groups, length_mask = free_length_groups(bones)
         self.register_buffer("groups", groups, persistent=False)
         self.register_buffer("length_mask", length_mask, persistent=False)
         mask = torch.ones(bones.num_bones, 1)  # bone-angle mask: pelvis -> spine -> thorax kept
