@@ -2,10 +2,10 @@
 
 An arm is fixed by its method and configuration, the data it trains and is scored on, its budget and seed, the
 training and evaluation procedures, and the code that runs them. `run_key` hashes all of these (the data by content,
-the code as the hash of every posekit source file, so any code change starts afresh) and `store`/`load` keep the
-trained weights, the learning curve, the test result and the identity itself under $POSEKIT_CACHE/runs/<key>/. Two
-notebooks that train the same baseline (01 KTPFormer and 04 HoT both train MixSTE) share it, and a student
-re-running a notebook gets the trained arms back at once. Anything the cache cannot identify (a model builder or a
+the code as the hash of every posekit source the arm depends on, the shared core and the method's own package, so
+any change there starts afresh) and `store`/`load` keep the trained weights, the learning curve, the test result and
+the identity itself under $POSEKIT_CACHE/runs/<key>/. Two notebooks that train the same baseline (01 KTPFormer and
+04 HoT both train MixSTE) share it, and a student re-running a notebook gets the trained arms back at once. Anything the cache cannot identify (a model builder or a
 training function defined outside posekit, data it cannot hash) is simply trained, never guessed.
 """
 from __future__ import annotations
@@ -38,15 +38,49 @@ def retrain_requested() -> bool:
     return os.environ.get(RETRAIN_VARIABLE, "").strip().lower() in ("1", "true", "yes")
 
 
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """A hash of every posekit source file: cached runs are valid for exactly the code that trained them."""
+# Sources that present, time or compare finished runs but never change how an arm trains or what it scores: editing
+# them keeps every cached arm.
+_TOOLING = ("video/", "viz/", "weights/", "leaderboard.py", "bench.py", "bench_official.py", "cli.py",
+            "methods/_comparison.py")
+
+
+def source_files(packages=frozenset()) -> list[Path]:
+    """The posekit sources an arm depends on: the shared core, plus the method packages named in `packages`.
+
+    The other methods' packages (posekit/methods/<name>/) and the tooling in `_TOOLING` are left out: a method's
+    package never imports another's, so editing 05's renderer losses does not void the cached lifters of 01.
+    """
+    package = Path(__file__).resolve().parent
+    files = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if rel.startswith(_TOOLING):
+            continue
+        parts = rel.split("/")
+        if parts[0] == "methods" and len(parts) > 2 and parts[1] not in packages:
+            continue
+        files.append(path)
+    return files
+
+
+@functools.lru_cache(maxsize=None)
+def code_version(packages: frozenset = frozenset()) -> str:
+    """A hash of `source_files(packages)`: cached runs are valid for exactly the code that trained them."""
     package = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        h.update(str(path.relative_to(package)).encode())
+    for path in source_files(packages):
+        h.update(path.relative_to(package).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def method_packages(identity: dict) -> frozenset:
+    """The method packages (posekit/methods/<name>/) an arm's identity involves: its registered model's and those
+    of any posekit function in it (a builder, a training or evaluation procedure)."""
+    from .models import REGISTRY
+    modules = [REGISTRY[m].split(":")[0] for m in [identity.get("method")] if isinstance(m, str) and m in REGISTRY]
+    modules += [getattr(v, "__module__", "") or "" for v in identity.values() if callable(v)]
+    return frozenset(m.split(".")[2] for m in modules if m.startswith("posekit.methods.") and m.count(".") >= 2)
 
 
 class Unidentifiable(Exception):
@@ -117,7 +151,7 @@ def _feed(h, value, depth: int) -> None:
 def run_key(identity: dict) -> str | None:
     """The cache key of an arm described by `identity` (plus the code version), or None if it cannot be identified."""
     try:
-        return fingerprint({**identity, "code": code_version(), "torch": torch.__version__})
+        return fingerprint({**identity, "code": code_version(method_packages(identity)), "torch": torch.__version__})
     except Unidentifiable:
         return None
 
@@ -133,7 +167,7 @@ def store(key: str, identity: dict, state: dict, record: dict) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     torch.save({"state": state, "record": record}, tmp / "arm.pt")
-    card = {"identity": {k: _readable(v) for k, v in identity.items()}, "code": code_version()}
+    card = {"identity": {k: _readable(v) for k, v in identity.items()}, "code": code_version(method_packages(identity))}
     (tmp / "card.json").write_text(json.dumps(card, indent=1, sort_keys=True))
     if folder.exists():
         shutil.rmtree(folder)
@@ -171,5 +205,5 @@ def _readable(value):
         return f"<{type(value).__name__}>"
 
 
-__all__ = ["runs_dir", "retrain_requested", "code_version", "fingerprint", "Unidentifiable", "run_key", "store",
-           "load", "RETRAIN_VARIABLE"]
+__all__ = ["runs_dir", "retrain_requested", "source_files", "code_version", "method_packages", "fingerprint",
+           "Unidentifiable", "run_key", "store", "load", "RETRAIN_VARIABLE"]

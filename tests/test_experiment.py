@@ -1,7 +1,9 @@
 """posekit.experiment: the one decision rule on constructed numbers, the tables, and one arm end to end."""
 import math
+from pathlib import Path
 
 import numpy as np
+
 import pytest
 import torch
 from scipy import stats
@@ -131,6 +133,22 @@ def test_the_run_cache_trains_what_it_cannot_identify_and_survives_a_broken_entr
     assert run_arm("mlp", tiny_synth.train, test, budget, device="cpu").cached
     assert runcache.fingerprint(tiny_synth.train) == runcache.fingerprint(tiny_synth.train.subsample_sequences(1))
     assert runcache.fingerprint(tiny_synth.train) != runcache.fingerprint(tiny_synth.train.subsample_sequences(2))
+
+
+def test_the_code_version_covers_the_core_and_the_arms_own_method_package_only():
+    from posekit import runcache
+    from posekit.models import trainer_for
+    uao_evaluate = trainer_for("uao").evaluate
+    root = Path(runcache.__file__).parent
+    names = lambda packages: {p.relative_to(root).as_posix() for p in runcache.source_files(packages)}  # noqa: E731
+    core = names(frozenset())
+    assert {"train.py", "experiment.py", "nn/mixste.py", "data/__init__.py"} <= core
+    assert not [n for n in core if n.startswith(("methods/hot/", "methods/dsr/", "video/", "viz/"))]
+    assert "leaderboard.py" not in core and "methods/__init__.py" in core
+    assert any(n.startswith("methods/hot/") for n in names(frozenset({"hot"})))
+    assert runcache.method_packages({"method": "mixste"}) == frozenset()
+    assert runcache.method_packages({"method": "hot", "evaluate": uao_evaluate}) == {"hot", "uao"}
+    assert runcache.code_version(frozenset()) != runcache.code_version(frozenset({"hot"}))
 
 
 def test_run_standard_is_one_shared_definition(tiny_synth, tmp_path, monkeypatch):
