@@ -5,8 +5,9 @@ training and evaluation procedures, and the code that runs them. `run_key` hashe
 the code as the hash of every posekit source the arm depends on, the shared core and the method's own package, so
 any change there starts afresh) and `store`/`load` keep the trained weights, the learning curve, the test result and
 the identity itself under $POSEKIT_CACHE/runs/<key>/. Two notebooks that train the same baseline (01 KTPFormer and
-04 HoT both train MixSTE) share it, and a student re-running a notebook gets the trained arms back at once. Anything the cache cannot identify (a model builder or a
-training function defined outside posekit, data it cannot hash) is simply trained, never guessed.
+04 HoT both train MixSTE) share it, and a student re-running a notebook gets the trained arms back at once. Anything
+the cache cannot identify (a model builder or a training function defined outside posekit, data it cannot hash) is
+simply trained, never guessed.
 """
 from __future__ import annotations
 
@@ -90,7 +91,9 @@ class Unidentifiable(Exception):
 def fingerprint(value) -> str:
     """A content hash of `value`: arrays and tensors by bytes, datasets by their sequences, posekit functions by name.
 
-    Objects may define `fingerprint()` themselves; plain objects and dataclasses are hashed through their fields.
+    Objects may define `fingerprint()` themselves; plain objects and dataclasses are hashed through their fields,
+    except dataclass fields marked `metadata={"provenance": True}` (a dataset's `info`: the folder it was read from
+    says where the data lives, not what it is, so a moved or copied cache still serves its arms).
     Raises `Unidentifiable` for what has no stable identity (functions defined outside posekit, open handles).
     The hash of a live dataset object is remembered (posekit never changes a dataset in place: every transform
     returns a new one), so the arms of one notebook hash their shared training set once.
@@ -141,8 +144,8 @@ def _feed(h, value, depth: int) -> None:
         h.update(f"fp {type(value).__qualname__} {value.fingerprint()}".encode())
     elif dataclasses.is_dataclass(value) or hasattr(value, "__dict__"):
         h.update(f"obj {type(value).__module__}.{type(value).__qualname__}".encode())
-        fields = ({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-                  if dataclasses.is_dataclass(value) else vars(value))
+        fields = ({f.name: getattr(value, f.name) for f in dataclasses.fields(value)
+                   if not f.metadata.get("provenance")} if dataclasses.is_dataclass(value) else vars(value))
         _feed(h, {k: v for k, v in fields.items() if not k.startswith("_")}, depth + 1)
     else:
         raise Unidentifiable(f"cannot identify a {type(value).__name__}")

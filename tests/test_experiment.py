@@ -1,4 +1,5 @@
 """posekit.experiment: the one decision rule on constructed numbers, the tables, and one arm end to end."""
+import dataclasses
 import math
 from pathlib import Path
 
@@ -132,6 +133,8 @@ def test_the_run_cache_trains_what_it_cannot_identify_and_survives_a_broken_entr
     assert run_arm("mlp", tiny_synth.train, test, budget, device="cpu").cached
     assert runcache.fingerprint(tiny_synth.train) == runcache.fingerprint(tiny_synth.train.subsample_sequences(1))
     assert runcache.fingerprint(tiny_synth.train) != runcache.fingerprint(tiny_synth.train.subsample_sequences(2))
+    moved = dataclasses.replace(tiny_synth.train, info={**tiny_synth.train.info, "root": "/elsewhere"})
+    assert runcache.fingerprint(moved) == runcache.fingerprint(tiny_synth.train)   # a copied cache still serves
 
 
 def test_the_code_version_covers_the_core_and_the_arms_own_method_package_only():

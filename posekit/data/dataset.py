@@ -86,7 +86,8 @@ class PoseDataset:
     train_subjects: tuple[str, ...] = ()
     test_subjects: tuple[str, ...] = ()
     keypoints: str = "det"
-    info: dict = field(default_factory=dict)
+    # where it was read from (folders, file names): provenance, not identity; the run cache does not hash it
+    info: dict = field(default_factory=dict, metadata={"provenance": True})
 
     def __len__(self) -> int:
         return len(self.sequences)
