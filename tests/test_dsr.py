@@ -95,6 +95,14 @@ def test_image_set_recovers_the_body_under_the_clothes(images):
     assert summary(plain) == floor.summary()
 
 
+def test_start_floor_of_a_head_started_at_the_means_is_the_mean_floor(images):
+    from posekit.methods.dsr import mean_floor, start_floor, summary
+    model = build_model("dsr", "smoke", image_size=32)
+    model.head.set_mean(*images.mean_parameters())
+    a, b = summary(start_floor(model, images)), summary(mean_floor(images, images))
+    assert all(a[m] == pytest.approx(b[m], rel=1e-5) for m in ("PA-MPJPE", "MPJPE", "PVE", "PA-PVE"))
+
+
 @pytest.mark.slow
 def test_dsr_losses_train_and_repeat(images):
     from posekit.methods.dsr import evaluate, fit

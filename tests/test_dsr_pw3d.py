@@ -146,7 +146,7 @@ def test_known_answers_through_the_shared_scoring(crops):
 
 
 def test_smpl_regressor_evaluates_on_3dpw_with_mean_params(fake, crops, tmp_path):
-    from posekit.methods.dsr import evaluate, smpl_regressor
+    from posekit.methods.dsr import evaluate, smpl_regressor, start_floor
     smpl = tmp_path / "smpl"
     shutil.copytree(fake["smpl"], smpl)
     pose = np.tile([1.0, 0, 0, 1, 0, 0], 24)  # identity rotations as 6D
@@ -158,6 +158,8 @@ def test_smpl_regressor_evaluates_on_3dpw_with_mean_params(fake, crops, tmp_path
     s = r.summary()
     assert r.frames == 9 and np.isfinite([s["PA-MPJPE"], s["MPJPE"], s["PVE"]]).all() and np.isnan(s["part IoU"])
     assert 0 < s["PA-MPJPE"] <= s["MPJPE"] + 1e-6
+    floor = start_floor(model, crops)
+    assert np.isfinite(floor.summary()["PVE"]) and np.ptp(floor.predictions["vertices"], axis=0).max() == 0
     torch.save(model.state_dict(), tmp_path / "ckpt.pt")
     again = smpl_regressor(smpl, "paper", checkpoint=tmp_path / "ckpt.pt", backbone="small", image_size=32)
     assert evaluate(again, crops).p_mpjpe == r.p_mpjpe

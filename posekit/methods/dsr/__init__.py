@@ -24,11 +24,12 @@ from .losses import DEFAULTS, DSRLoss, soft_iou_loss, weighted_ce
 from .model import CONFIGS, AnnyLayer, DSRModel, IEFHead, SMPLLayer, build, camera_translation, matrix_to_rot6d, \
     rot6d_to_matrix
 from .semantics import LABELS, MC_LABELS, MERGED, image_labels, merge_matrix, targets, vertex_prior
-from .pw3d import EVAL_JOINTS_14, PW3DImages, load_3dpw_images, load_mean_params, smpl_regressor
+from .pw3d import EVAL_JOINTS_14, PW3DImages, load_3dpw_images, load_mean_params, smpl_regressor, \
+    start_floor
 from .training import DSRResult, ImageSet, evaluate, fit, loss_for, mean_floor, per_image, predict, score, summary
 
 __all__ = ["DEFAULTS", "DSRLoss", "soft_iou_loss", "weighted_ce", "CONFIGS", "AnnyLayer", "DSRModel", "IEFHead",
            "SMPLLayer", "build", "camera_translation", "matrix_to_rot6d", "rot6d_to_matrix", "LABELS", "MC_LABELS",
            "MERGED", "image_labels", "merge_matrix", "targets", "vertex_prior", "DSRResult", "ImageSet", "evaluate",
            "fit", "loss_for", "mean_floor", "per_image", "predict", "score", "summary", "EVAL_JOINTS_14", "PW3DImages",
-           "load_3dpw_images", "load_mean_params", "smpl_regressor"]
+           "load_3dpw_images", "load_mean_params", "smpl_regressor", "start_floor"]

@@ -346,3 +346,19 @@ def load_3dpw_images(root, smpl_root, split: str = "test", size: int = 224, ever
                          f"left none)")
     arrays = {k: np.stack(v) for k, v in out.items()}
     return PW3DImages(**arrays, info=info, faces=faces, name=f"3dpw {split}")
+
+
+@torch.no_grad()
+def start_floor(model, data: ImageSet):
+    """The floor of a regressor: its own starting point (the IEF head's mean pose, shape and camera, e.g. the
+    training set's means or SPIN's smpl_mean_params.npz) given to every image, scored like the model."""
+    from .model import camera_translation, rot6d_to_matrix
+    head = model.head
+    mesh = model.body(rot6d_to_matrix(head.init_pose.reshape(1, -1, 6)), head.init_shape[None])
+    mesh = {k: v.cpu() for k, v in mesh.items()}
+    n = len(data)
+    t = camera_translation(head.init_cam[None].cpu().expand(n, -1), data.K[:, 0, 0], data.size)
+    pred = {"joints": mesh["joints"].expand(n, -1, -1), "vertices": mesh["vertices"].expand(n, -1, -1),
+            "translation": t}
+    from .training import score
+    return score(pred, data, model.body.faces.cpu(), None)
