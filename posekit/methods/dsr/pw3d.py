@@ -26,6 +26,8 @@ vertices); for a model with the anny head PVE is NaN (different meshes) and only
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import pickle
 from pathlib import Path
 
@@ -64,7 +66,8 @@ def smpl_body(smpl_root, gender: str):
     from ...body.smpl import smpl_model
     path = smpl_file(smpl_root, gender)
     try:
-        model = smpl_model(path, gender)
+        with contextlib.redirect_stdout(io.StringIO()):  # smplx prints a warning about 10 shape coefficients
+            model = smpl_model(path, gender)
     except ValueError as err:  # lacks SMPL's fields
         raise DatasetFileError(path, f"not an SMPL model pickle ({err})", SECTION) from None
     except (pickle.UnpicklingError, EOFError, AttributeError, ModuleNotFoundError) as err:
@@ -116,8 +119,9 @@ def smpl_regressor(smpl_root, config: str = "paper", checkpoint=None, **override
     given. Returns the model in eval mode."""
     from ...models import build_model
     smpl_file(smpl_root, "neutral")
-    model = build_model("dsr", config, body="smpl", smpl_path=Path(smpl_root),
-                        h36m_regressor=h36m_regressor(smpl_root), **overrides)
+    with contextlib.redirect_stdout(io.StringIO()):  # smplx's warning about 10 shape coefficients
+        model = build_model("dsr", config, body="smpl", smpl_path=Path(smpl_root),
+                            h36m_regressor=h36m_regressor(smpl_root), **overrides)
     mean = Path(smpl_root) / "smpl_mean_params.npz"
     if mean.is_file():
         load_mean_params(model, mean)
