@@ -266,3 +266,10 @@ def test_smpl_pickles_with_chumpy_arrays_read_without_chumpy(fake, tmp_path, mon
         pickle.dump({"v_template": np.zeros((6890, 3))}, fh)
     with pytest.raises(DatasetFileError, match="not an SMPL model pickle"):
         smpl_body(smpl, "female")
+
+
+def test_readme_has_the_section_the_errors_name():
+    from pathlib import Path
+    from posekit.methods.dsr.pw3d import SECTION
+    readme = (Path(__file__).resolve().parents[1] / "data" / "README.md").read_text()
+    assert f"## {SECTION}\n" in readme
