@@ -23,6 +23,9 @@ Per valid frame (`campose_valid`) and person this builds what SPIN's 3DPW prepro
 The result is a `PW3DImages`, an `ImageSet` without the synthetic-only fields (no label map, no parts), so
 `posekit.methods.dsr.evaluate` scores any DSR model on it: PVE needs a model with the SMPL head (same 6,890
 vertices); for a model with the anny head PVE is NaN (different meshes) and only the joint errors are defined.
+PVE here is pelvis-aligned (both meshes minus their regressed pelvis, as the synthetic PVE); DSR's
+`compute_error_verts` (`dsr/utils/eval_utils.py`) compares the meshes in SMPL's own frame without translation,
+which differs by the difference of the two pelvis offsets.
 """
 from __future__ import annotations
 
