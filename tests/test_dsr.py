@@ -95,6 +95,14 @@ def test_image_set_recovers_the_body_under_the_clothes(images):
     assert summary(plain) == floor.summary()
 
 
+def test_start_floor_of_a_head_started_at_the_means_is_the_mean_floor(images):
+    from posekit.methods.dsr import mean_floor, start_floor, summary
+    model = build_model("dsr", "smoke", image_size=32)
+    model.head.set_mean(*images.mean_parameters())
+    a, b = summary(start_floor(model, images)), summary(mean_floor(images, images))
+    assert all(a[m] == pytest.approx(b[m], rel=1e-5) for m in ("PA-MPJPE", "MPJPE", "PVE", "PA-PVE"))
+
+
 @pytest.mark.slow
 def test_dsr_losses_train_and_repeat(images):
     from posekit.methods.dsr import evaluate, fit
@@ -157,9 +165,9 @@ def test_softras_aggregation_does_not_depend_on_the_tile_size():
     assert torch.allclose(images[0], images[1], atol=1e-5)
 
 
-def _fake_smpl(folder, V=6890, F=13776, seed=0):
+def _fake_smpl(folder, V=6890, F=13776, seed=0, gender="neutral"):
     """A fake SMPL pickle of the real structure (6,890 vertices: smplx picks extra joints by vertex id; 24 joints,
-    10 betas, 207 pose blend shapes, the kinematic tree) with random values."""
+    10 betas, 207 pose blend shapes, the kinematic tree) with random values, saved as SMPL_<GENDER>.pkl."""
     import pickle
     rng = np.random.default_rng(seed)
     parents = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
@@ -170,7 +178,7 @@ def _fake_smpl(folder, V=6890, F=13776, seed=0):
             "kintree_table": np.array([[4294967295] + parents[1:], list(range(24))]),
             "weights": weights / weights.sum(1, keepdims=True), "f": rng.integers(0, V, (F, 3)).astype(np.uint32)}
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "SMPL_NEUTRAL.pkl", "wb") as fh:
+    with open(folder / f"SMPL_{gender.upper()}.pkl", "wb") as fh:
         pickle.dump(data, fh)
     return folder
 

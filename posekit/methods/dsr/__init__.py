@@ -6,7 +6,8 @@ body head or the SMPL head (`build("paper")`: the official regressor, 26,977,501
 `semantics`: the per-vertex clothing-semantic prior and the DSR-MC / DSR-C targets; `losses`: keypoints 2D/3D,
 priors, camera, DSR-MC (soft IoU) and DSR-C (class-weighted cross-entropy) with the released weights;
 `training`: the image batch source, DSR's fit, evaluate (MPJPE, PA-MPJPE, PVE, part IoU) and the mean floor;
-`fitting`: optimise one body to one image with or without the semantic terms; `figures`: the notebook's pictures.
+`pw3d`: the real-data path, 3DPW crops with gendered SMPL ground truth (the user's files) scored by the same
+`evaluate`; `fitting`: optimise one body to one image with or without the semantic terms; `figures`: the notebook's pictures.
 
 Where this departs from the official code, and why:
 - Body: anny (free) replaces SMPL on the synthetic data; its 13 posekit-driven bones and 6 phenotype values take
@@ -23,9 +24,12 @@ from .losses import DEFAULTS, DSRLoss, soft_iou_loss, weighted_ce
 from .model import CONFIGS, AnnyLayer, DSRModel, IEFHead, SMPLLayer, build, camera_translation, matrix_to_rot6d, \
     rot6d_to_matrix
 from .semantics import LABELS, MC_LABELS, MERGED, image_labels, merge_matrix, targets, vertex_prior
+from .pw3d import EVAL_JOINTS_14, PW3DImages, load_3dpw_images, load_mean_params, smpl_regressor, \
+    start_floor
 from .training import DSRResult, ImageSet, evaluate, fit, loss_for, mean_floor, per_image, predict, score, summary
 
 __all__ = ["DEFAULTS", "DSRLoss", "soft_iou_loss", "weighted_ce", "CONFIGS", "AnnyLayer", "DSRModel", "IEFHead",
            "SMPLLayer", "build", "camera_translation", "matrix_to_rot6d", "rot6d_to_matrix", "LABELS", "MC_LABELS",
            "MERGED", "image_labels", "merge_matrix", "targets", "vertex_prior", "DSRResult", "ImageSet", "evaluate",
-           "fit", "loss_for", "mean_floor", "per_image", "predict", "score", "summary"]
+           "fit", "loss_for", "mean_floor", "per_image", "predict", "score", "summary", "EVAL_JOINTS_14", "PW3DImages",
+           "load_3dpw_images", "load_mean_params", "smpl_regressor", "start_floor"]

@@ -184,9 +184,10 @@ def per_image(result: EvalResult) -> dict[str, np.ndarray]:
 def summary(result: EvalResult) -> dict[str, float]:
     """PA-MPJPE, MPJPE, PVE, PA-PVE (mm), part IoU and silhouette IoU (%) of a DSR result."""
     p = per_image(result)
-    return {"PA-MPJPE": result.p_mpjpe, "MPJPE": result.mpjpe, "PVE": float(p["pve"].mean()),
-            "PA-PVE": float(p["pa_pve"].mean()), "part IoU": float(np.nanmean(p["part_iou"])),
-            "silhouette IoU": float(p["silhouette_iou"].mean())}
+    mean = lambda a: float(np.nanmean(a)) if np.isfinite(a).any() else math.nan  # noqa: E731 (NaN: not defined)
+    return {"PA-MPJPE": result.p_mpjpe, "MPJPE": result.mpjpe, "PVE": mean(p["pve"]),
+            "PA-PVE": mean(p["pa_pve"]), "part IoU": mean(p["part_iou"]),
+            "silhouette IoU": mean(p["silhouette_iou"])}
 
 
 class DSRResult(EvalResult):
@@ -235,50 +236,74 @@ def part_maps(vertices_cam: torch.Tensor, faces: torch.Tensor, K: torch.Tensor, 
     return torch.cat(maps)
 
 
-def score(pred: dict[str, torch.Tensor], dataset: ImageSet, faces: torch.Tensor, vertex_parts: torch.Tensor,
+def score(pred: dict[str, torch.Tensor], dataset: ImageSet, faces: torch.Tensor, vertex_parts: torch.Tensor | None,
           seconds: float = 0.0) -> DSRResult:
-    """Errors of predicted joints / vertices / translations against an ImageSet (any predictor, e.g. a floor)."""
+    """Errors of predicted joints / vertices / translations against an ImageSet (any predictor, e.g. a floor).
+
+    Joints are root-relative (joint 0); MPJPE and PA-MPJPE average `dataset.eval_joints` when the set names them
+    (3DPW: the 14 of SPIN's protocol), else all 17. PVE (root-aligned) is NaN per image when the predicted mesh
+    is another body's (vertex counts differ); the part IoU is NaN when the set has no part maps (`parts` None)."""
     pj, gj = pred["joints"].numpy(), dataset.joints_3d.numpy()
     pv, gv = pred["vertices"].numpy(), dataset.vertices.numpy()
+    if pj.shape[1:] != gj.shape[1:]:
+        raise ValueError(f"the model predicts {pj.shape[1]} joints but the data has {gj.shape[1]} Human3.6M joints: "
+                         f"build the SMPL head with h36m_regressor=<J_regressor_h36m.npy> "
+                         f"(posekit.methods.dsr.pw3d.smpl_regressor does)")
     if not (np.isfinite(pj).all() and np.isfinite(pv).all()):
         raise FloatingPointError("DSR predicted NaN/inf joints or vertices: the weights have diverged; retrain with "
                                  "a lower learning rate")
-    jerr = metrics.joint_errors(pj, gj).mean(-1)
-    pjerr = metrics.joint_errors(metrics.procrustes_align(pj, gj), gj).mean(-1)
-    verr = np.linalg.norm(pv - gv, axis=-1).mean(-1)
-    pverr = np.linalg.norm(metrics.procrustes_align(pv, gv) - gv, axis=-1).mean(-1)
-    maps = part_maps(pred["vertices"] + pred["translation"][:, None], faces, dataset.K, vertex_parts, dataset.size)
+    sel = list(getattr(dataset, "eval_joints", None) or range(gj.shape[1]))
+    pjs, gjs = pj[:, sel], gj[:, sel]
+    jerr = metrics.joint_errors(pjs, gjs).mean(-1)
+    pjerr = metrics.joint_errors(metrics.procrustes_align(pjs, gjs), gjs).mean(-1)
+    n = len(gj)
+    if pv.shape[1:] == gv.shape[1:]:
+        verr = np.linalg.norm(pv - gv, axis=-1).mean(-1)
+        pverr = np.linalg.norm(metrics.procrustes_align(pv, gv) - gv, axis=-1).mean(-1)
+    else:  # another body's mesh (e.g. anny against SMPL): no vertex correspondence
+        verr = pverr = np.full(n, np.nan)
     gt = dataset.parts
-    ious, sil = [], []
-    for p in range(1, 15):
-        a, b = maps == p, gt == p
-        inter, union = (a & b).sum((-2, -1)).float(), (a | b).sum((-2, -1)).float()
-        ious.append(torch.where(union > 0, inter / union.clamp(min=1), torch.nan))
-    part_iou = torch.nanmean(torch.stack(ious, 1), 1)
-    a, b = maps > 0, gt > 0
-    sil = (a & b).sum((-2, -1)).float() / (a | b).sum((-2, -1)).float().clamp(min=1)
+    if gt is not None and vertex_parts is not None:
+        maps = part_maps(pred["vertices"] + pred["translation"][:, None], faces, dataset.K, vertex_parts,
+                         dataset.size)
+        ious = []
+        for p in range(1, 15):
+            a, b = maps == p, gt == p
+            inter, union = (a & b).sum((-2, -1)).float(), (a | b).sum((-2, -1)).float()
+            ious.append(torch.where(union > 0, inter / union.clamp(min=1), torch.nan))
+        part_iou = 100 * torch.nanmean(torch.stack(ious, 1), 1).numpy()
+        a, b = maps > 0, gt > 0
+        sil = 100 * ((a & b).sum((-2, -1)).float() / (a | b).sum((-2, -1)).float().clamp(min=1)).numpy()
+        maps = maps.to(torch.uint8).numpy()
+    else:  # no part maps for this data (3DPW)
+        part_iou, sil, maps = np.full(n, np.nan), np.full(n, np.nan), np.zeros((n, 0, 0), np.uint8)
     mm = lambda e: 1000 * float(np.mean(e))  # noqa: E731
-    extra = {"pve": 1000 * verr, "pa_pve": 1000 * pverr, "part_iou": 100 * part_iou.numpy(),
-             "silhouette_iou": 100 * sil.numpy(), "pa_mpjpe": 1000 * pjerr, "mpjpe": 1000 * jerr,
-             "part_map": maps.to(torch.uint8).numpy()}
+    extra = {"pve": 1000 * verr, "pa_pve": 1000 * pverr, "part_iou": part_iou,
+             "silhouette_iou": sil, "pa_mpjpe": 1000 * pjerr, "mpjpe": 1000 * jerr, "part_map": maps}
+    pck_joints = metrics.PCK_JOINTS_H36M if len(sel) == gj.shape[1] else None
     return DSRResult(mpjpe=mm(jerr), p_mpjpe=mm(pjerr), n_mpjpe=math.nan, mpjve=math.nan,
-                     pck=metrics.pck(pj, gj, joints=metrics.PCK_JOINTS_H36M),
-                     auc=metrics.auc(pj, gj, joints=metrics.PCK_JOINTS_H36M),
+                     pck=metrics.pck(pjs, gjs, joints=pck_joints),
+                     auc=metrics.auc(pjs, gjs, joints=pck_joints),
                      per_action={"Average": mm(jerr)}, per_action_p_mpjpe={"Average": mm(pjerr)},
-                     per_joint=1000 * metrics.joint_errors(pj, gj).mean(0), frames=len(gj), seconds=seconds,
+                     per_joint=1000 * metrics.joint_errors(pjs, gjs).mean(0), frames=n, seconds=seconds,
                      predictions={**{k: v.numpy() for k, v in pred.items()}, **extra})
 
 
 def evaluate(model: DSRModel, dataset: ImageSet, flip_test: bool = False, batch_size: int = 64, device="auto",
              with_predictions: bool = True) -> DSRResult:
-    """Score a trained DSR model on an ImageSet (no test-time flip, as DSR). The predictions (joints, vertices,
-    translations) and the per-image errors are always kept: the mesh metrics are read from them."""
+    """Score a trained DSR model on an ImageSet, the synthetic crops or 3DPW's (`pw3d.PW3DImages`), without
+    test-time flip (as DSR). The predictions (joints, vertices, translations) and the per-image errors are always
+    kept: the mesh metrics are read from them."""
     from ...body import vertex_parts
     if not isinstance(dataset, ImageSet):
         raise TypeError(f"DSR is scored on a posekit.methods.dsr.ImageSet, got {type(dataset).__name__}")
+    if dataset.size != model.image_size:
+        raise ValueError(f"the model takes {model.image_size}-px crops but the data has {dataset.size}-px crops: "
+                         f"load the data at size={model.image_size}")
     t0 = time.perf_counter()
     pred = predict(model, dataset, batch_size, device)
-    return score(pred, dataset, model.body.faces.cpu(), vertex_parts(model.body.body), time.perf_counter() - t0)
+    parts = vertex_parts(model.body.body) if dataset.parts is not None else None
+    return score(pred, dataset, model.body.faces.cpu(), parts, time.perf_counter() - t0)
 
 
 def mean_floor(train: ImageSet, test: ImageSet) -> DSRResult:
