@@ -68,23 +68,28 @@ def h36m_from_smpl24(joints: np.ndarray) -> np.ndarray:
     return np.einsum("hs,...sc->...hc", H36M_FROM_SMPL24, joints)
 
 
-def read_sequence_file(path: str | Path) -> dict:
-    """Unpickle one 3DPW sequence file (latin1) and check the keys posekit uses."""
+LIFTING_KEYS = ("jointPositions", "cam_poses", "cam_intrinsics", "campose_valid")
+
+
+def read_sequence_file(path: str | Path, keys=LIFTING_KEYS, section: str = PW3D_SECTION) -> dict:
+    """Unpickle one 3DPW sequence file (latin1) and check it has `keys` (default: those the lifting loader uses);
+    errors point to data/README.md's `section`."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetFileError(path, "dataset file not found", PW3D_SECTION)
+        raise DatasetFileError(path, "3DPW sequence file not found", section)
     try:
         with open(path, "rb") as f:
             data = pickle.load(f, encoding="latin1")
     except Exception as exc:  # truncated or not a pickle
         raise DatasetFileError(path, f"cannot unpickle the file ({exc.__class__.__name__}: {exc})",
-                               PW3D_SECTION) from None
+                               section) from None
     if not isinstance(data, dict):
-        raise DatasetFileError(path, f"expected a pickled dict, got {type(data).__name__}", PW3D_SECTION)
-    for key in ("jointPositions", "cam_poses", "cam_intrinsics", "campose_valid"):
-        if key not in data:
-            raise DatasetFileError(path, f"file has no key {key!r} (keys: {', '.join(sorted(map(str, data)))})",
-                                   PW3D_SECTION)
+        raise DatasetFileError(path, f"expected a pickled dict (a 3DPW sequence file), got {type(data).__name__}",
+                               section)
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise DatasetFileError(path, f"not a 3DPW sequence file: no key {', '.join(map(repr, missing))} (keys: "
+                                     f"{', '.join(sorted(map(str, data)))})", section)
     return data
 
 

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from ...data.dataset import DatasetFileError, natural_key
+from ...data.pw3d import read_sequence_file
 from .training import ImageSet
 
 SECTION = "3DPW images and SMPL"
@@ -141,20 +142,7 @@ def smpl_regressor(smpl_root, config: str = "paper", checkpoint=None, **override
 def read_sequence(path) -> dict:
     """One 3DPW sequence pickle (latin1), checked: the keys and per-actor shapes this reader uses."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetFileError(path, "3DPW sequence file not found", SECTION)
-    try:
-        with open(path, "rb") as fh:
-            data = pickle.load(fh, encoding="latin1")
-    except Exception as err:
-        raise DatasetFileError(path, f"cannot unpickle the file ({err.__class__.__name__}: {err})", SECTION) from None
-    if not isinstance(data, dict):
-        raise DatasetFileError(path, f"expected a pickled dict (a 3DPW sequence file), got {type(data).__name__}",
-                               SECTION)
-    missing = [k for k in KEYS if k not in data]
-    if missing:
-        raise DatasetFileError(path, f"not a 3DPW sequence file: no key {', '.join(map(repr, missing))} (keys: "
-                                     f"{', '.join(sorted(map(str, data)))})", SECTION)
+    data = read_sequence_file(path, KEYS, SECTION)
     bad = lambda what: DatasetFileError(path, f"{what} (a 3DPW sequence file of another structure?)", SECTION)  # noqa
     cam_poses = np.asarray(data["cam_poses"], np.float64)
     K = np.asarray(data["cam_intrinsics"], np.float64)
