@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import matplotlib.ticker
 import numpy as np
 
 from .common import palette_colour
@@ -36,11 +37,11 @@ def accuracy_vs_cost(points: Mapping[str, tuple[float, float, float]], *, xlabel
                     textcoords="offset points", ha="left", fontsize=8, color="#555")
     if log_x:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())   # crowded 2x10^6 3x10^6 ... labels
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or f"{ylabel.split(' ')[0]} against {xlabel}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout()                  # every point carries its method's name: no legend needed
     return fig
 
 
