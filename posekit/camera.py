@@ -110,6 +110,12 @@ def _clamp(x, lo, hi):
     return torch.clamp(x, lo, hi) if _is_torch(x) else np.clip(x, lo, hi)
 
 
+def pinhole(points, K) -> np.ndarray:
+    """Camera-frame points (..., 3) -> pixels (..., 2) with a 3 x 3 pinhole matrix K (no distortion, no clamp)."""
+    p = np.asarray(points, dtype=np.float64) @ np.asarray(K, dtype=np.float64).T
+    return p[..., :2] / p[..., 2:3]
+
+
 def project(x_cam, intrinsics, distort: bool = True):
     """Project camera-frame points (..., 3) with intrinsics (9,) or (..., 9) = [f(2), c(2), k(3), p(2)].
 

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ...camera import pinhole
 from ...data.dataset import DatasetFileError, natural_key
 from ...data.pw3d import read_sequence_file
 from .training import ImageSet
@@ -192,11 +193,6 @@ def crop(image, cx: float, cy: float, side: float, size: int) -> tuple[np.ndarra
     return np.asarray(patch.convert("RGB"), np.uint8), A
 
 
-def _project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
-    uvw = points @ K.T
-    return uvw[..., :2] / uvw[..., 2:3]
-
-
 class PW3DImages(ImageSet):
     """3DPW crops with ground-truth SMPL meshes, as an ImageSet (the fields `evaluate` reads); see `load_3dpw_images`.
 
@@ -320,7 +316,7 @@ def load_3dpw_images(root, smpl_root, split: str = "test", size: int = 224, ever
                     raise DatasetFileError(image_path, f"3DPW image missing (sequence {seq}, frame {frames[fi]}; "
                                                        f"unzip imageFiles.zip)", SECTION)
                 visible = kp2d[j, :2][:, kp2d[j, 2] > 0].T
-                pts = visible if box == "keypoints" and len(visible) >= 3 else _project(verts[j], K)
+                pts = visible if box == "keypoints" and len(visible) >= 3 else pinhole(verts[j], K)
                 cx, cy, side = crop_box(pts)
                 try:
                     with Image.open(image_path) as im:
@@ -330,7 +326,7 @@ def load_3dpw_images(root, smpl_root, split: str = "test", size: int = 224, ever
                 Kc = A @ K
                 out["images"].append(patch.transpose(2, 0, 1))
                 out["K"].append(Kc)
-                out["joints_2d"].append(_project(joints[j], Kc))
+                out["joints_2d"].append(pinhole(joints[j], Kc))
                 out["root"].append(joints[j, 0])
                 out["joints_3d"].append(joints[j] - joints[j, :1])
                 out["vertices"].append((verts[j] - joints[j, :1]).astype(np.float32))

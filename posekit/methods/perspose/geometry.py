@@ -26,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...camera import pinhole as project  # camera-frame points -> pixels with a pinhole K
+
 
 def _h(uv: np.ndarray) -> np.ndarray:
     uv = np.asarray(uv, dtype=np.float64)
@@ -105,12 +107,6 @@ def homography(K, R, K_out=None) -> np.ndarray:
 def apply_homography(M, uv) -> np.ndarray:
     """Pixels (..., 2) mapped by a 3x3 matrix, with the homogeneous divide."""
     p = _h(uv) @ np.asarray(M, dtype=np.float64).T
-    return p[..., :2] / p[..., 2:3]
-
-
-def project(points, K) -> np.ndarray:
-    """Camera-frame points (..., 3) -> pixels (..., 2) with a pinhole K."""
-    p = np.asarray(points, dtype=np.float64) @ np.asarray(K, dtype=np.float64).T
     return p[..., :2] / p[..., 2:3]
 
 
